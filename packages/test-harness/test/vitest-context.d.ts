@@ -1,0 +1,7 @@
+import type { ServerAddresses } from '../src/servers';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    tkbServers: ServerAddresses;
+  }
+}
