@@ -18,6 +18,7 @@ export default defineConfig({
           include: ['packages/*/test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['packages/test-harness/dist/vitest-global-setup.js'],
+          setupFiles: ['vitest.integration-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',
