@@ -1,0 +1,9 @@
+/** Kafka record header names written by activity-kit and the bridge. */
+export const RecordHeaders = {
+  /** Name of the Avro record in the value: ActivityTaskRequest, ActivityTaskResponse or ActivityCancelNotice. */
+  record: 'tkb-record',
+  /** How the value is framed: `avro-single-object` (0xC3 0x01 + CRC-64-AVRO fingerprint) or `confluent`. */
+  encoding: 'tkb-encoding',
+  /** W3C trace context of the activity, when a tracer was active. */
+  traceparent: 'traceparent',
+} as const;

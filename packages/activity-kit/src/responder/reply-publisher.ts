@@ -1,0 +1,117 @@
+import type { PayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Kafka, Producer } from 'kafkajs';
+import { createWireCodec, type WireCodec } from '../codec';
+import type { ActivityRef, ActivityTaskRequest, ActivityTaskResponse, Outcome } from '../codec/wire-types';
+import { createKafkaClient, type KafkaConnectionOptions } from '../kafka/connection-options';
+import { RecordHeaders } from '../kafka/record-headers';
+import { toWirePayload } from '../requester/payloads';
+
+/** Whom a reply is for: the request itself (preferred), or an activity addressed by ids on a given topic. */
+export type ReplyTarget =
+  | (Pick<ActivityTaskRequest, 'requestId' | 'taskToken' | 'replyTo' | 'workflowId' | 'activityId'> & { key?: string })
+  | { replyTo: string; key?: string; activityRef: ActivityRef };
+
+/** Failure details of a Failed reply; `type` and `nonRetryable` reach the workflow's ApplicationFailure. */
+export interface FailureReply {
+  message: string;
+  type?: string;
+  nonRetryable?: boolean;
+  details?: unknown[];
+}
+
+export interface ReplyPublisherOptions {
+  kafka: KafkaConnectionOptions | Kafka;
+  /** @default Temporal's default payload converter (json/plain) */
+  payloadConverter?: PayloadConverter;
+  codec?: WireCodec;
+}
+
+/**
+ * Publishes ActivityTaskResponse records to a request's `replyTo` topic, keyed like the request. Usable on its own
+ * by any TypeScript service that holds a request (e.g. one stored while a human approves it).
+ */
+export class ReplyPublisher {
+  private readonly producer: Producer;
+  private readonly converter: PayloadConverter;
+  private readonly codec: WireCodec;
+  private connecting: Promise<void> | undefined;
+
+  constructor(options: ReplyPublisherOptions) {
+    const kafka = 'producer' in options.kafka ? options.kafka : createKafkaClient(options.kafka);
+    this.producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    this.converter = options.payloadConverter ?? defaultPayloadConverter;
+    this.codec = options.codec ?? createWireCodec();
+  }
+
+  connect(): Promise<void> {
+    this.connecting ??= this.producer.connect().catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err;
+    });
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    this.connecting = undefined;
+    await this.producer.disconnect();
+  }
+
+  /** Completes the activity with `result` (encoded with the payload converter). */
+  complete(target: ReplyTarget, result?: unknown): Promise<void> {
+    return this.send(target, {
+      kind: 'completed',
+      result: result === undefined ? null : toWirePayload(result, this.converter),
+    });
+  }
+
+  /** Fails the activity attempt; Temporal retries it unless `nonRetryable`. */
+  fail(target: ReplyTarget, failure: FailureReply): Promise<void> {
+    return this.send(target, {
+      kind: 'failed',
+      message: failure.message,
+      type: failure.type ?? null,
+      nonRetryable: failure.nonRetryable ?? false,
+      details: (failure.details ?? []).map((d) => toWirePayload(d, this.converter)),
+    });
+  }
+
+  /** Records a heartbeat, keeping a heartbeat timeout from firing. */
+  heartbeat(target: ReplyTarget, ...details: unknown[]): Promise<void> {
+    return this.send(target, { kind: 'heartbeat', details: details.map((d) => toWirePayload(d, this.converter)) });
+  }
+
+  /** Reports that the work stopped because the activity was cancelled. */
+  reportCancellation(target: ReplyTarget, ...details: unknown[]): Promise<void> {
+    return this.send(target, { kind: 'canceled', details: details.map((d) => toWirePayload(d, this.converter)) });
+  }
+
+  /** Publishes a reply with any outcome and waits for the broker's acknowledgement. */
+  async send(target: ReplyTarget, outcome: Outcome): Promise<void> {
+    const response: ActivityTaskResponse =
+      'activityRef' in target
+        ? { requestId: null, taskToken: null, activityRef: target.activityRef, outcome, respondedTime: new Date() }
+        : {
+            requestId: target.requestId,
+            taskToken: target.taskToken,
+            activityRef: null,
+            outcome,
+            respondedTime: new Date(),
+          };
+    // Same key as the request by default, so the replies of one key stay in order.
+    const key =
+      target.key ?? ('activityRef' in target ? target.activityRef.workflowId : (target.workflowId ?? target.activityId));
+    await this.connect();
+    await this.producer.send({
+      topic: target.replyTo,
+      acks: -1,
+      messages: [
+        {
+          key,
+          value: this.codec.encodeResponse(response),
+          headers: { [RecordHeaders.record]: 'ActivityTaskResponse', [RecordHeaders.encoding]: 'avro-single-object' },
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Bridge } from './bridge';
+import { buildCli } from './config/cli';
+import { ConfigError } from './errors';
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+async function runBridge(options: ConstructorParameters<typeof Bridge>[0]): Promise<void> {
+  const bridge = new Bridge(options);
+  let stopRequested: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  for (const signal of SIGNALS) {
+    process.once(signal, () => {
+      bridge.log.info({ signal }, 'stopping: draining in-flight records');
+      stopRequested?.();
+    });
+  }
+  try {
+    await bridge.start();
+  } catch (err) {
+    await bridge.stop();
+    throw err;
+  }
+  await stopped;
+  await bridge.stop();
+}
+
+buildCli({ run: runBridge }, { version: '0.1.0' })
+  .parseAsync(process.argv)
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
+    if (err instanceof ConfigError) console.error(`${err.name}: ${err.message}`);
+    else console.error(err);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  });

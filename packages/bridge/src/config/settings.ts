@@ -1,0 +1,331 @@
+/** How a setting's value is typed, parsed from text and validated. */
+export type SettingKind =
+  | { readonly type: 'string' }
+  | { readonly type: 'list' }
+  | { readonly type: 'integer'; readonly min: number; readonly max: number }
+  | { readonly type: 'number'; readonly min: number; readonly max: number }
+  | { readonly type: 'boolean' }
+  | { readonly type: 'enum'; readonly values: readonly string[] };
+
+/**
+ * One row of the settings table. The table is the single source of the CLI flags, the environment variables,
+ * the config-file keys, the validation and the `--help` text, so that they cannot drift apart.
+ */
+export interface SettingSpec {
+  /** Dotted option path, also the key path in the JSON config file. */
+  readonly path: string;
+  /** `--kafka-brokers` for `kafka.brokers`: the path in kebab case. */
+  readonly flag: string;
+  /** `TKB_KAFKA_BROKERS` for `kafka.brokers`: the path in upper snake case, prefixed. */
+  readonly env: string;
+  /** Other variables read when `env` is unset, in order (conventional names shared with other tools). */
+  readonly fallbackEnv: readonly string[];
+  readonly kind: SettingKind;
+  /** One line for `--help`. */
+  readonly description: string;
+  /** Default as shown in `--help`. */
+  readonly defaultText: string;
+  /** Must be given (lists: must be non-empty). */
+  readonly required: boolean;
+  /** The rule stated when a required setting is missing, e.g. `must list at least one host:port`. */
+  readonly requiredRule?: string;
+  readonly nonEmptyList?: boolean;
+  /** A TLS switch that may also be an object of sub-settings (in files and programmatic options). */
+  readonly objectAllowed?: boolean;
+  /** Printed as `***` in errors and help. */
+  readonly secret?: boolean;
+  /** Extra validation after the type check; returns the broken rule and the offending value, if any. */
+  readonly check?: (value: never) => { rule: string; value: unknown } | undefined;
+}
+
+type SettingRow = Omit<SettingSpec, 'flag' | 'env' | 'fallbackEnv' | 'required' | 'check'> & {
+  fallbackEnv?: readonly string[];
+  required?: boolean;
+  check?: (value: never) => { rule: string; value: unknown } | undefined;
+};
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:,[\]]+):(\d{1,5})$/;
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const hostPorts = (list: string[]): { rule: string; value: unknown } | undefined => {
+  const bad = list.find((entry) => !HOST_PORT.test(entry) || Number(HOST_PORT.exec(entry)?.[2]) > 65535);
+  return bad === undefined ? undefined : { rule: 'must list host:port entries', value: bad };
+};
+const topicNames = (list: string[]): { rule: string; value: unknown } | undefined => {
+  const bad = list.find((entry) => !TOPIC_NAME.test(entry) || entry === '.' || entry === '..');
+  return bad === undefined ? undefined : { rule: 'must be valid Kafka topic names ([a-zA-Z0-9._-], at most 249)', value: bad };
+};
+const topicName = (value: string): { rule: string; value: unknown } | undefined =>
+  topicNames([value]) === undefined ? undefined : { rule: 'must be a valid Kafka topic name ([a-zA-Z0-9._-], at most 249)', value };
+const noBlankEntries = (list: string[]): { rule: string; value: unknown } | undefined =>
+  list.some((entry) => entry.trim() === '') ? { rule: 'must not contain empty entries', value: list } : undefined;
+
+const ROWS: readonly SettingRow[] = [
+  {
+    path: 'kafka.brokers',
+    kind: { type: 'list' },
+    description: 'Kafka bootstrap brokers, comma-separated host:port',
+    defaultText: 'none (required)',
+    fallbackEnv: ['KAFKA_BROKERS'],
+    required: true,
+    nonEmptyList: true,
+    requiredRule: 'must list at least one host:port',
+    check: hostPorts as SettingRow['check'],
+  },
+  { path: 'kafka.clientId', kind: { type: 'string' }, description: 'Kafka client id', defaultText: 'temporal-kafka-bridge' },
+  {
+    path: 'kafka.groupId',
+    kind: { type: 'string' },
+    description: 'Consumer group shared by all bridge replicas',
+    defaultText: 'temporal-kafka-bridge',
+  },
+  {
+    path: 'kafka.responseTopics',
+    kind: { type: 'list' },
+    description: 'Topics the external services reply on, comma-separated',
+    defaultText: 'none (required)',
+    required: true,
+    nonEmptyList: true,
+    requiredRule: 'must list at least one topic',
+    check: topicNames as SettingRow['check'],
+  },
+  {
+    path: 'kafka.requestTopic',
+    kind: { type: 'string' },
+    description: 'Request topic, where cancellation notices are published',
+    defaultText: 'unset (no cancellation notices)',
+    check: topicName as SettingRow['check'],
+  },
+  {
+    path: 'kafka.deadLetterTopic',
+    kind: { type: 'string' },
+    description: 'Topic poison records are dead-lettered to',
+    defaultText: '<first response topic>.dlq',
+    check: topicName as SettingRow['check'],
+  },
+  {
+    path: 'kafka.ssl',
+    kind: { type: 'boolean' },
+    objectAllowed: true,
+    description: 'Connect to the brokers over TLS (implied by any kafka.ssl.* setting)',
+    defaultText: 'false',
+  },
+  { path: 'kafka.ssl.caPath', kind: { type: 'string' }, description: 'PEM file of the brokers\' CA', defaultText: "Node's bundled CAs" },
+  { path: 'kafka.ssl.certPath', kind: { type: 'string' }, description: 'PEM client certificate (mutual TLS)', defaultText: 'unset' },
+  { path: 'kafka.ssl.keyPath', kind: { type: 'string' }, description: 'PEM client private key (mutual TLS)', defaultText: 'unset' },
+  {
+    path: 'kafka.ssl.rejectUnauthorized',
+    kind: { type: 'boolean' },
+    description: 'Refuse brokers whose certificate does not verify',
+    defaultText: 'true',
+  },
+  {
+    path: 'kafka.sasl.mechanism',
+    kind: { type: 'enum', values: ['plain', 'scram-sha-256', 'scram-sha-512'] },
+    description: 'SASL mechanism: plain, scram-sha-256 or scram-sha-512',
+    defaultText: 'unset (no SASL)',
+  },
+  { path: 'kafka.sasl.username', kind: { type: 'string' }, description: 'SASL username', defaultText: 'unset' },
+  { path: 'kafka.sasl.password', kind: { type: 'string' }, description: 'SASL password', defaultText: 'unset', secret: true },
+  {
+    path: 'kafka.sessionTimeoutMs',
+    kind: { type: 'integer', min: 1000, max: 3_600_000 },
+    description: 'Consumer group session timeout, ms',
+    defaultText: '30000',
+  },
+  {
+    path: 'kafka.fromBeginning',
+    kind: { type: 'boolean' },
+    description: 'A new consumer group starts at the earliest offset (false: the latest)',
+    defaultText: 'true',
+  },
+  {
+    path: 'temporal.address',
+    kind: { type: 'string' },
+    description: 'Temporal frontend host:port',
+    defaultText: 'localhost:7233',
+    fallbackEnv: ['TEMPORAL_ADDRESS'],
+    check: ((value: string) => (/\s/.test(value) ? { rule: 'must be host:port', value } : undefined)) as SettingRow['check'],
+  },
+  {
+    path: 'temporal.namespace',
+    kind: { type: 'string' },
+    description: 'Temporal namespace of the bridge\'s client',
+    defaultText: 'default',
+    fallbackEnv: ['TEMPORAL_NAMESPACE'],
+  },
+  {
+    path: 'temporal.allowedNamespaces',
+    kind: { type: 'list' },
+    nonEmptyList: true,
+    description: 'Namespaces replies may target, comma-separated; others are dead-lettered',
+    defaultText: 'the value of temporal.namespace',
+    check: noBlankEntries as SettingRow['check'],
+  },
+  {
+    path: 'temporal.tls',
+    kind: { type: 'boolean' },
+    objectAllowed: true,
+    description: 'Connect to Temporal over TLS (implied by any temporal.tls.* setting)',
+    defaultText: 'true when temporal.apiKey is set, else false',
+  },
+  {
+    path: 'temporal.tls.serverRootCaCertPath',
+    kind: { type: 'string' },
+    description: 'PEM CA of the Temporal server certificate',
+    defaultText: "Node's bundled CAs",
+  },
+  { path: 'temporal.tls.clientCertPath', kind: { type: 'string' }, description: 'PEM client certificate (mTLS)', defaultText: 'unset' },
+  { path: 'temporal.tls.clientKeyPath', kind: { type: 'string' }, description: 'PEM client private key (mTLS)', defaultText: 'unset' },
+  {
+    path: 'temporal.tls.serverNameOverride',
+    kind: { type: 'string' },
+    description: 'Server name to verify instead of the address\' host',
+    defaultText: 'unset',
+  },
+  {
+    path: 'temporal.apiKey',
+    kind: { type: 'string' },
+    description: 'Temporal API key (enables TLS unless temporal.tls is false)',
+    defaultText: 'unset',
+    fallbackEnv: ['TEMPORAL_API_KEY'],
+    secret: true,
+  },
+  {
+    path: 'processing.maxInFlight',
+    kind: { type: 'integer', min: 1, max: 100_000 },
+    description: 'Records in flight at most, across all partitions',
+    defaultText: '256',
+  },
+  {
+    path: 'processing.maxPayloadBytes',
+    kind: { type: 'integer', min: 1, max: 128 * 1024 * 1024 },
+    description: 'Largest payload sent to Temporal, bytes; larger replies are dead-lettered',
+    defaultText: '2097152 (2 MiB, Temporal\'s blob limit)',
+  },
+  {
+    path: 'processing.maxRecordBytes',
+    kind: { type: 'integer', min: 1, max: 1024 * 1024 * 1024 },
+    description: 'Largest reply record accepted, bytes; larger ones are dead-lettered',
+    defaultText: '4194304 (4 MiB)',
+  },
+  {
+    path: 'processing.staleReplies',
+    kind: { type: 'enum', values: ['drop', 'dead-letter'] },
+    description: 'Replies Temporal no longer accepts (duplicates, late): drop or dead-letter',
+    defaultText: 'drop',
+  },
+  {
+    path: 'retry.initialMs',
+    kind: { type: 'integer', min: 1, max: DAY_MS },
+    description: 'First backoff ceiling for transient failures, ms',
+    defaultText: '100',
+  },
+  {
+    path: 'retry.maxMs',
+    kind: { type: 'integer', min: 1, max: DAY_MS },
+    description: 'Backoff cap for transient failures, ms',
+    defaultText: '30000',
+  },
+  {
+    path: 'retry.multiplier',
+    kind: { type: 'number', min: 1, max: 100 },
+    description: 'Backoff growth per attempt',
+    defaultText: '2',
+  },
+  {
+    path: 'shutdown.drainTimeoutMs',
+    kind: { type: 'integer', min: 0, max: DAY_MS },
+    description: 'How long shutdown waits for in-flight records, ms',
+    defaultText: '30000',
+  },
+  {
+    path: 'cancellation.pollIntervalMs',
+    kind: { type: 'integer', min: 0, max: DAY_MS },
+    description: 'How often waiting activities are checked for cancel requests, ms; 0 disables',
+    defaultText: '15000',
+  },
+  { path: 'http.host', kind: { type: 'string' }, description: 'Address of the /healthz, /readyz, /metrics server', defaultText: '0.0.0.0' },
+  {
+    path: 'http.port',
+    kind: { type: 'integer', min: 0, max: 65535 },
+    description: 'Port of the /healthz, /readyz, /metrics server; 0 picks a free port',
+    defaultText: '9464',
+  },
+  { path: 'grpcHealth.host', kind: { type: 'string' }, description: 'Address of the gRPC health service', defaultText: '0.0.0.0' },
+  {
+    path: 'grpcHealth.port',
+    kind: { type: 'integer', min: 0, max: 65535 },
+    description: 'Port of the gRPC health service (grpc.health.v1.Health); 0 picks a free port',
+    defaultText: 'unset (service disabled)',
+  },
+  {
+    path: 'log.level',
+    kind: { type: 'enum', values: LOG_LEVELS },
+    description: `Log level: ${LOG_LEVELS.join(', ')}`,
+    defaultText: 'info',
+  },
+];
+
+/** Every setting of the bridge, in help order. */
+export const SETTINGS: readonly SettingSpec[] = ROWS.map((row) => ({
+  ...row,
+  flag: `--${row.path.split('.').map(kebab).join('-')}`,
+  env: `TKB_${row.path.split('.').map((part) => kebab(part).replace(/-/g, '_').toUpperCase()).join('_')}`,
+  fallbackEnv: row.fallbackEnv ?? [],
+  required: row.required ?? false,
+}));
+
+/** The environment variable naming the JSON config file (also the `--config` flag). */
+export const CONFIG_FILE_ENV = 'TKB_CONFIG';
+
+/** The setting at `path`, if any. */
+export function findSetting(path: string): SettingSpec | undefined {
+  return SETTINGS.find((spec) => spec.path === path);
+}
+
+/** `kafka.brokers (--kafka-brokers / TKB_KAFKA_BROKERS)`: how errors name a setting. */
+export function describeSetting(spec: SettingSpec): string {
+  return `${spec.path} (${spec.flag} / ${spec.env})`;
+}
+
+/** A value as errors print it: lists comma-joined as in flags and variables, secrets masked. */
+export function displayValue(value: unknown, spec?: SettingSpec): string {
+  if (spec?.secret === true && value !== undefined && value !== '') return '"***"';
+  if (Array.isArray(value)) return JSON.stringify(value.map(String).join(','));
+  if (value === undefined) return 'nothing';
+  return JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * Parses a setting's value from a flag or an environment variable.
+ * Lists are comma-separated (blanks around commas ignored); booleans accept true/false/1/0/yes/no.
+ * Returns the broken rule instead of throwing, so that the caller can name the source (flag or variable).
+ */
+export function parseSettingText(spec: SettingSpec, text: string): { value: unknown } | { error: string } {
+  switch (spec.kind.type) {
+    case 'string':
+    case 'enum':
+      return { value: text };
+    case 'list':
+      return { value: text.trim() === '' ? [] : text.split(',').map((item) => item.trim()) };
+    case 'integer':
+      return /^\s*-?\d+\s*$/.test(text) ? { value: Number(text) } : { error: 'must be an integer' };
+    case 'number': {
+      const value = Number(text);
+      return text.trim() !== '' && Number.isFinite(value) ? { value } : { error: 'must be a number' };
+    }
+    case 'boolean': {
+      const normalized = text.trim().toLowerCase();
+      if (['true', '1', 'yes'].includes(normalized)) return { value: true };
+      if (['false', '0', 'no'].includes(normalized)) return { value: false };
+      return { error: 'must be true or false' };
+    }
+  }
+}
+
+function kebab(camel: string): string {
+  return camel.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}

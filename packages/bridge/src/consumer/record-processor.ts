@@ -1,0 +1,179 @@
+import type { ActivityTaskResponse, WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import type { KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import { CancelNoticePublisher } from '../cancellation/cancel-notice-publisher';
+import type { DeadLetterPublisher } from '../dead-letter/dead-letter-publisher';
+import {
+  PayloadTooLargeError,
+  RecordTooLargeError,
+  RetryAbortedError,
+  StaleActivityError,
+  TransientTemporalError,
+  UndecodableRecordError,
+  taskTokenDigest,
+  type RecordCoordinates,
+  type StaleReason,
+} from '../errors';
+import type { RetrySettings } from '../config/options';
+import { retry } from '../retry/retry';
+import type { CompletionDispatcher } from '../temporal/completion-dispatcher';
+import type { FinishDisposition } from './offset-tracker';
+
+/** What the processor reports, for metrics and readiness. */
+export interface ProcessorEvents {
+  outcome(kind: ActivityTaskResponse['outcome']['kind']): void;
+  deadLettered(errorClass: string): void;
+  stale(reason: StaleReason): void;
+  /** A Temporal call failed transiently and will be retried after `delayMs`. */
+  retrying(error: unknown, delayMs: number): void;
+  /** A call succeeded after transient failures. */
+  recovered(): void;
+  cancelNoticePublished(reason: string): void;
+}
+
+export interface RecordProcessorOptions {
+  maxRecordBytes: number;
+  staleReplies: 'drop' | 'dead-letter';
+  retry: RetrySettings;
+}
+
+/**
+ * Takes one record of the response topic to its end: decoded and dispatched to Temporal (transient failures
+ * retried with backoff until they succeed or shutdown aborts), dead-lettered when it can never succeed, or
+ * dropped when stale. Resolves with how the record finished; rejects only with `RetryAbortedError` (shutdown),
+ * in which case the record is not finished and its offset must not be committed.
+ */
+export class RecordProcessor {
+  constructor(
+    private readonly codec: WireCodec,
+    private readonly dispatcher: CompletionDispatcher,
+    private readonly deadLetters: DeadLetterPublisher,
+    private readonly cancelNotices: CancelNoticePublisher | undefined,
+    private readonly events: ProcessorEvents,
+    private readonly log: Logger,
+    private readonly options: RecordProcessorOptions,
+  ) {}
+
+  async process(record: RecordCoordinates, message: KafkaMessage, signal: AbortSignal): Promise<FinishDisposition> {
+    let response: ActivityTaskResponse;
+    try {
+      response = this.decode(record, message);
+    } catch (err) {
+      return this.deadLetter(record, message, err as Error, signal);
+    }
+    try {
+      await this.dispatch(record, message, response, signal);
+      return 'processed';
+    } catch (err) {
+      if (err instanceof RetryAbortedError) throw err;
+      if (err instanceof StaleActivityError) {
+        this.events.stale(err.reason);
+        this.log.info(
+          { record, reason: err.reason, call: err.call, token: tokenOf(response) },
+          'stale reply: Temporal no longer knows this activity attempt',
+        );
+        if (this.options.staleReplies === 'drop') return 'dropped';
+        return this.deadLetter(record, message, err, signal);
+      }
+      if (err instanceof PayloadTooLargeError && response.outcome.kind === 'completed') {
+        // Tell the workflow now, rather than leave it waiting for a timeout.
+        await this.withRetry(() => this.dispatcher.failUndeliverable(response, err), signal).catch((failErr: unknown) => {
+          if (failErr instanceof RetryAbortedError) throw failErr;
+          this.log.warn({ record, err: failErr }, 'could not fail the activity whose result is over the size limit');
+        });
+      }
+      return this.deadLetter(record, message, err as Error, signal);
+    }
+  }
+
+  private decode(record: RecordCoordinates, message: KafkaMessage): ActivityTaskResponse {
+    const value = message.value;
+    if (!value || value.length === 0) throw new UndecodableRecordError('the record has no value', { record });
+    if (value.length > this.options.maxRecordBytes) {
+      throw new RecordTooLargeError(value.length, this.options.maxRecordBytes, { record });
+    }
+    let decoded;
+    try {
+      decoded = this.codec.decode(value);
+    } catch (err) {
+      throw new UndecodableRecordError(err instanceof Error ? `${err.name}: ${err.message}` : String(err), {
+        record,
+        cause: err,
+      });
+    }
+    if (decoded.name !== 'ActivityTaskResponse') {
+      throw new UndecodableRecordError(`the record is an ${decoded.name}, not an ActivityTaskResponse`, { record });
+    }
+    return decoded.value;
+  }
+
+  private async dispatch(
+    record: RecordCoordinates,
+    message: KafkaMessage,
+    response: ActivityTaskResponse,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let failedBefore = false;
+    const result = await this.withRetry(async () => {
+      try {
+        return await this.dispatcher.dispatch(response, record);
+      } catch (err) {
+        if (err instanceof TransientTemporalError) failedBefore = true;
+        throw err;
+      }
+    }, signal);
+    if (failedBefore) this.events.recovered();
+    this.events.outcome(response.outcome.kind);
+    this.log.debug({ record, call: result.call, activityId: result.activityId, token: tokenOf(response) }, 'delivered');
+    if (result.stopRequested && this.cancelNotices && response.taskToken) {
+      const reason = result.stopRequested;
+      const taskToken = response.taskToken;
+      await this.withRetry(
+        () =>
+          this.cancelNotices!.publish(
+            {
+              requestId: response.requestId,
+              taskToken,
+              namespace: result.namespace,
+              workflowId: result.workflowId ?? null,
+              runId: null,
+              activityId: result.activityId,
+              reason: CancelNoticePublisher.reasonOf(reason),
+              noticeTime: new Date(),
+            },
+            message.key,
+          ),
+        signal,
+        () => true,
+      );
+      this.events.cancelNoticePublished(reason);
+    }
+  }
+
+  private async deadLetter(
+    record: RecordCoordinates,
+    message: KafkaMessage,
+    error: Error,
+    signal: AbortSignal,
+  ): Promise<FinishDisposition> {
+    const errorClass = error.name || 'Error';
+    this.log.warn({ record, errorClass, err: error.message }, 'dead-lettering record');
+    // A broker hiccup must not lose the record: retry until the dead-letter topic acknowledged.
+    await this.withRetry(() => this.deadLetters.publish(record, message, error), signal, () => true);
+    this.events.deadLettered(errorClass);
+    return 'dead-lettered';
+  }
+
+  private withRetry<T>(operation: () => Promise<T>, signal: AbortSignal, shouldRetry?: (err: unknown) => boolean): Promise<T> {
+    return retry(operation, {
+      ...this.options.retry,
+      signal,
+      shouldRetry: shouldRetry ?? ((err) => err instanceof TransientTemporalError),
+      onRetry: ({ error, delayMs }) => this.events.retrying(error, delayMs),
+    });
+  }
+}
+
+function tokenOf(response: ActivityTaskResponse): string | undefined {
+  return response.taskToken ? taskTokenDigest(response.taskToken) : undefined;
+}

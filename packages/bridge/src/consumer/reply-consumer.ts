@@ -1,0 +1,158 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { RetryAbortedError } from '../errors';
+import { KeyOrderedScheduler } from './key-ordered-scheduler';
+import { OffsetTracker } from './offset-tracker';
+import type { RecordProcessor } from './record-processor';
+
+export interface ReplyConsumerOptions {
+  groupId: string;
+  topics: string[];
+  fromBeginning: boolean;
+  sessionTimeoutMs: number;
+  maxInFlight: number;
+  /** How often finished offsets are committed while a batch is still being worked on. @default 1000 */
+  commitIntervalMs?: number;
+  /** Called with per-partition lag after each batch. */
+  onLag?: (topic: string, partition: number, lag: number) => void;
+  onInFlight?: (count: number) => void;
+  /** Told when the consumer joins its group (ready) or crashes / disconnects (not ready, with why). */
+  onReadyChange?: (ready: boolean, detail: string) => void;
+}
+
+/**
+ * Consumes the response topics in a consumer group and runs every record through the processor: records of one
+ * key in order, different keys concurrently (bounded by `maxInFlight`). An offset is committed only once every
+ * record below it has finished. A batch is not left before all of its records finished, which is what makes a
+ * rebalance or shutdown drain the partition before giving it up.
+ */
+export class ReplyConsumer {
+  private readonly consumer: Consumer;
+  private readonly tracker = new OffsetTracker();
+  private readonly scheduler: KeyOrderedScheduler;
+  private readonly abort = new AbortController();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
+
+  constructor(
+    kafka: Kafka,
+    private readonly processor: RecordProcessor,
+    private readonly log: Logger,
+    private readonly options: ReplyConsumerOptions,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
+    this.scheduler = new KeyOrderedScheduler({
+      maxInFlight: options.maxInFlight,
+      onTaskError: (err, key) => {
+        if (!(err instanceof RetryAbortedError)) this.log.error({ err, key }, 'record task failed unexpectedly');
+      },
+    });
+    const readyChange = options.onReadyChange ?? (() => undefined);
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      readyChange(false, `consumer crashed: ${payload.error.message}${payload.restart ? ' (restarting)' : ''}`);
+      this.log.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed');
+    });
+    this.consumer.on(this.consumer.events.DISCONNECT, () => readyChange(false, 'disconnected'));
+    this.consumer.on(this.consumer.events.REBALANCING, () => readyChange(false, 'rebalancing'));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      readyChange(true, `member of ${options.groupId}`);
+      this.log.info({ memberAssignment: payload.memberAssignment }, 'joined consumer group');
+    });
+  }
+
+  get inFlight(): number {
+    return this.scheduler.inFlight;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    for (const topic of this.options.topics) {
+      await this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning });
+    }
+    this.commitTimer = setInterval(() => void this.commitFinished(), this.options.commitIntervalMs ?? 1000);
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 64,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /**
+   * Stops fetching, lets in-flight records finish for up to `drainTimeoutMs` (then aborts their retries, leaving
+   * them uncommitted for the next owner), commits what finished and leaves the group.
+   */
+  async stop(drainTimeoutMs: number): Promise<void> {
+    const drained = this.scheduler.drain();
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), drainTimeoutMs).unref());
+    if ((await Promise.race([drained.then(() => 'drained' as const), timeout])) === 'timeout') {
+      this.log.warn({ inFlight: this.scheduler.inFlight }, 'drain timeout: aborting unfinished records (they stay uncommitted)');
+    }
+    this.abort.abort();
+    await this.consumer.stop();
+    clearInterval(this.commitTimer);
+    await this.commitFinished();
+    await this.consumer.disconnect();
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    // Keep the group membership alive while a long batch waits on Temporal.
+    const beat = setInterval(() => heartbeat().catch(() => undefined), 1000);
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale() || this.abort.signal.aborted) break;
+        const record = { topic, partition, offset: message.offset };
+        this.tracker.start(topic, partition, message.offset);
+        // Records without a key are independent of each other.
+        const key = `${topic}/${partition}/${message.key ? message.key.toString('base64') : `#${message.offset}`}`;
+        await this.scheduler.submit(
+          key,
+          async () => {
+            const disposition = await this.processor.process(record, message, this.abort.signal);
+            this.tracker.finish(topic, partition, message.offset, disposition);
+          },
+          this.abort.signal,
+        );
+        this.options.onInFlight?.(this.scheduler.inFlight);
+        resolveOffset(message.offset);
+      }
+      await Promise.race([this.tracker.settled(topic, partition), aborted(this.abort.signal)]);
+      await this.commitFinished();
+      this.options.onLag?.(topic, partition, Number(batch.offsetLag()));
+      await heartbeat().catch(() => undefined);
+    } finally {
+      clearInterval(beat);
+      this.options.onInFlight?.(this.scheduler.inFlight);
+    }
+  }
+
+  /** Commits, per partition, the offset after the longest finished prefix. Serialised: one commit at a time. */
+  private commitFinished(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      const offsets = this.tracker.allCommittable();
+      if (offsets.length === 0) return;
+      try {
+        await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        for (const { topic, partition, offset } of offsets) this.tracker.markCommitted(topic, partition, offset);
+      } catch (err) {
+        // Typically a rebalance took the partition: its next owner re-delivers, and Temporal de-duplicates.
+        this.log.warn({ err, offsets }, 'offset commit failed; records will be re-delivered');
+      }
+    });
+    return this.committing;
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

@@ -1,0 +1,106 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TemporalCall } from '../errors';
+
+/** How a reply record ended; each record is counted once in `tkb_records_total`. */
+export type RecordOutcome = 'completed' | 'failed' | 'heartbeat' | 'canceled' | 'dead_lettered' | 'stale';
+
+/** Every `outcome` label value, so dashboards see zeros instead of missing series. */
+export const RECORD_OUTCOMES: readonly RecordOutcome[] = ['completed', 'failed', 'heartbeat', 'canceled', 'dead_lettered', 'stale'];
+
+const TEMPORAL_CALLS: readonly TemporalCall[] = ['complete', 'fail', 'heartbeat', 'reportCancellation'];
+
+/** The bridge's Prometheus metrics, on a registry of their own (never prom-client's global one). */
+export interface BridgeMetrics {
+  readonly registry: Registry;
+  /** `tkb_records_total{outcome}`: reply records finished, by outcome. */
+  readonly recordsTotal: Counter<'outcome'>;
+  /** `tkb_temporal_call_duration_seconds{call,result}`: Temporal calls, `result` = `ok` or `error`. */
+  readonly temporalCallDuration: Histogram<'call' | 'result'>;
+  /** `tkb_temporal_retries_total{call}`: retries of Temporal calls after transient failures. */
+  readonly temporalRetriesTotal: Counter<'call'>;
+  /** `tkb_dead_lettered_total{error_class}`: records sent to the dead-letter topic, by error class. */
+  readonly deadLetteredTotal: Counter<'error_class'>;
+  /** `tkb_stale_replies_total{reason}`: replies Temporal no longer accepted, by stale reason. */
+  readonly staleRepliesTotal: Counter<'reason'>;
+  /** `tkb_in_flight`: records accepted and not yet finished. */
+  readonly inFlight: Gauge;
+  /** `tkb_consumer_lag{topic,partition}`: high watermark minus the next offset to process. */
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+}
+
+/** Options of {@link createBridgeMetrics}. */
+export interface CreateBridgeMetricsOptions {
+  /** Also collect prom-client's default process and Node.js metrics. @default true */
+  defaultMetrics?: boolean;
+  /** Labels on every series, e.g. `{ replica: hostname }`. @default none */
+  defaultLabels?: Record<string, string>;
+}
+
+/** Creates the bridge's metrics on a new {@link Registry}; expose `registry.metrics()` on `/metrics`. */
+export function createBridgeMetrics(options: CreateBridgeMetricsOptions = {}): BridgeMetrics {
+  const registry = new Registry();
+  if (options.defaultLabels !== undefined) registry.setDefaultLabels(options.defaultLabels);
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const recordsTotal = new Counter({
+    name: 'tkb_records_total',
+    help: 'Reply records finished, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of RECORD_OUTCOMES) recordsTotal.inc({ outcome }, 0);
+
+  const temporalCallDuration = new Histogram({
+    name: 'tkb_temporal_call_duration_seconds',
+    help: 'Duration of Temporal calls (complete, fail, heartbeat, reportCancellation), seconds',
+    labelNames: ['call', 'result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+
+  const temporalRetriesTotal = new Counter({
+    name: 'tkb_temporal_retries_total',
+    help: 'Retries of Temporal calls after transient failures',
+    labelNames: ['call'] as const,
+    registers: [registry],
+  });
+  for (const call of TEMPORAL_CALLS) temporalRetriesTotal.inc({ call }, 0);
+
+  const deadLetteredTotal = new Counter({
+    name: 'tkb_dead_lettered_total',
+    help: 'Records sent to the dead-letter topic, by error class',
+    labelNames: ['error_class'] as const,
+    registers: [registry],
+  });
+
+  const staleRepliesTotal = new Counter({
+    name: 'tkb_stale_replies_total',
+    help: 'Replies Temporal no longer accepted (duplicate, timed out, workflow closed), by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+
+  const inFlight = new Gauge({
+    name: 'tkb_in_flight',
+    help: 'Reply records accepted and not yet finished',
+    registers: [registry],
+  });
+
+  const consumerLag = new Gauge({
+    name: 'tkb_consumer_lag',
+    help: 'Records not yet processed per partition: high watermark minus the next offset to process',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    recordsTotal,
+    temporalCallDuration,
+    temporalRetriesTotal,
+    deadLetteredTotal,
+    staleRepliesTotal,
+    inFlight,
+    consumerLag,
+  };
+}
