@@ -27,7 +27,7 @@ interface ReadContext {
  */
 class TimestampMillisType extends types.LogicalType {
   protected override _fromValue(val: number): Date {
-    return new Date(val);
+    return toDate(val);
   }
 
   protected override _toValue(date: unknown): number | undefined {
@@ -36,8 +36,15 @@ class TimestampMillisType extends types.LogicalType {
   }
 
   protected override _resolve(type: Type): ((val: number) => Date) | undefined {
-    return Type.isType(type, 'long', 'logical:timestamp-millis') ? (val) => new Date(val) : undefined;
+    return Type.isType(type, 'long', 'logical:timestamp-millis') ? toDate : undefined;
   }
+}
+
+function toDate(millis: number): Date {
+  const date = new Date(millis);
+  // An Invalid Date would travel on silently and fail far from the record that carried it.
+  if (Number.isNaN(date.getTime())) throw new RangeError(`timestamp-millis ${millis} is outside the range of a Date`);
+  return date;
 }
 
 // A block count says how many items follow, and avsc trusts it: a forged count of 2^31 makes it loop (and

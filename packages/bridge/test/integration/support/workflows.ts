@@ -1,0 +1,65 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+
+export interface Expense {
+  id: string;
+  amountCents: number;
+}
+export interface Decision {
+  approved: boolean;
+  reviewer: string;
+}
+export interface FailureSeen {
+  failed: { type: string | null | undefined; message: string; nonRetryable: boolean | null | undefined; details: unknown[] };
+}
+
+const { approveExpense } = proxyActivities<{ approveExpense(e: Expense): Promise<Decision> }>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '200ms', backoffCoefficient: 1, maximumAttempts: 2 },
+});
+
+/** Returns the decision, or what the workflow saw of the activity's failure. */
+export async function expenseWorkflow(expense: Expense): Promise<Decision | FailureSeen> {
+  try {
+    return await approveExpense(expense);
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+      const { type, message, nonRetryable, details } = err.cause;
+      return { failed: { type, message, nonRetryable, details: details ?? [] } };
+    }
+    throw err;
+  }
+}
+
+export const cancelApproval = defineSignal('cancelApproval');
+
+/**
+ * Waits on the activity until the cancelApproval signal, then cancels it. With the default cancellation type the
+ * workflow waits until the activity reports its cancellation.
+ */
+export async function cancellableExpenseWorkflow(expense: Expense): Promise<string> {
+  let cancelRequested = false;
+  setHandler(cancelApproval, () => void (cancelRequested = true));
+  const scope = new CancellationScope();
+  const activity = scope.run(() => approveExpense(expense));
+  await Promise.race([activity.then(() => undefined, () => undefined), condition(() => cancelRequested)]);
+  if (cancelRequested) scope.cancel();
+  try {
+    const decision = await activity;
+    return `decided: ${decision.approved}`;
+  } catch (err) {
+    if (isCancellation(err) || (err instanceof ActivityFailure && err.cause instanceof CancelledFailure)) {
+      return 'activity cancelled';
+    }
+    throw err;
+  }
+}
