@@ -27,6 +27,7 @@ except ImportError:
     sys.stderr.write("fastavro is not installed: run `pip install fastavro` (the vector check needs it)\n")
     sys.exit(2)
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the schemas package
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vector_json import SchemaWalker  # noqa: E402
 

@@ -17,6 +17,7 @@ import sys
 from fastavro import parse_schema, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the schemas package
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vector_json import SchemaWalker  # noqa: E402
 

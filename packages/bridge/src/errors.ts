@@ -284,12 +284,15 @@ const TRANSIENT_SYSTEM_ERROR_CODES: ReadonlySet<string> = new Set([
  *   `ActivityCompletionError` without a gRPC status. SDK 1.24's `handleError` builds `ActivityCompletionError`
  *   from the status details only and drops the status itself, so such errors are treated as transient, as the
  *   design mandates for "other completion errors".
+ *   {@link TransientTemporalError} and {@link RetryAbortedError} (shutdown interrupted the call) are transient too.
  * - `permanent`: any other gRPC status (INVALID_ARGUMENT, FAILED_PRECONDITION, PERMISSION_DENIED, …),
  *   `NamespaceNotFoundError`, data-converter errors, {@link PoisonRecordError}s and anything unrecognised.
  */
 export function classifyTemporalError(err: unknown): TemporalErrorClass {
   if (err instanceof TransientTemporalError) return 'transient';
   if (err instanceof StaleActivityError) return 'stale';
+  // Shutdown interrupted the call: the work is not done, so the record must stay uncommitted, as for an outage.
+  if (err instanceof RetryAbortedError) return 'transient';
   if (err instanceof BridgeError) return err.retryable ? 'transient' : 'permanent';
   if (err instanceof ActivityNotFoundError) return 'stale';
   if (heartbeatSignal(err) !== undefined) return 'stale';

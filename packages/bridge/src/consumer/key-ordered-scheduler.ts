@@ -113,7 +113,7 @@ export class KeyOrderedScheduler {
   private run(key: string, queue: KeyQueue): void {
     const task = queue.tasks[queue.next];
     if (task === undefined) return;
-    Promise.resolve()
+    void Promise.resolve()
       .then(task)
       .catch((error: unknown) => this.reportTaskError(error, key))
       .finally(() => this.taskFinished(key, queue));

@@ -35,7 +35,7 @@ export interface RunningHealthServer {
 export async function startHealthServer(options: HealthServerOptions): Promise<RunningHealthServer> {
   const { health, registry } = options;
   const server = createServer((request, response) => {
-    handle(request, response, health, registry).catch((error: unknown) => {
+    void handle(request, response, health, registry).catch((error: unknown) => {
       if (!response.headersSent) sendJson(response, 500, { status: 'error', error: String(error) });
       else response.destroy();
     });

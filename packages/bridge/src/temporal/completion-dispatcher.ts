@@ -107,6 +107,7 @@ export class CompletionDispatcher {
           runId: target.runId,
           activityId: target.activityId,
           attempt: target.token?.attempt,
+          scheduledEventId: target.token?.scheduledEventId,
         });
         throw toTemporalCallError(err, call, { record, staleReason: reason });
       }

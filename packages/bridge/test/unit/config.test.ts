@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildCli, settingHelpLine } from '../../src/config/cli';
 import { loadBridgeOptions } from '../../src/config/load-config';
-import { type BridgeOptions, compileBridgeOptions, defaultBridgeOptions } from '../../src/config/options';
+import { type BridgeOptions, compileBridgeOptions, defaultBridgeOptions, getSettingValue } from '../../src/config/options';
 import { SETTINGS, findSetting } from '../../src/config/settings';
 import { ConfigError } from '../../src/errors';
 
@@ -272,6 +272,14 @@ describe('the CLI', () => {
     }
     expect(flat).toContain('--config <path>');
     expect(flat).toContain('TKB_CONFIG');
+  });
+
+  it('shows in help the same defaults that compileBridgeOptions applies', () => {
+    const defaults = defaultBridgeOptions();
+    for (const spec of SETTINGS) {
+      const value = getSettingValue(defaults, spec.path);
+      if (value !== undefined) expect(spec.defaultText.split(' ')[0], spec.path).toBe(String(value));
+    }
   });
 
   it('derives every flag and variable from the option path, so they cannot drift', () => {

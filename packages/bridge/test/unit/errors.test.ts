@@ -199,6 +199,12 @@ describe('classifyTemporalError', () => {
     expect(classifyTemporalError(new ServiceError('Failed to connect to Temporal server', { cause: refused }))).toBe('transient');
   });
 
+  it('classifies a call interrupted by shutdown as transient, so its record stays uncommitted', () => {
+    expect(classifyTemporalError(new RetryAbortedError(2))).toBe('transient');
+    expect(classifyTemporalError(new TransientTemporalError('complete', undefined))).toBe('transient');
+    expect(classifyTemporalError(new PayloadTooLargeError(2, 1))).toBe('permanent');
+  });
+
   it('classifies namespace-not-found and data-converter errors as permanent', () => {
     expect(classifyTemporalError(new NamespaceNotFoundError('nope'))).toBe('permanent');
     expect(classifyTemporalError(new PayloadConverterError('cannot encode'))).toBe('permanent');
