@@ -4,6 +4,8 @@ import type { DataConverter } from '@temporalio/common';
 import avro from 'avsc';
 import type { Producer } from 'kafkajs';
 import { CancelNoticePublisher } from './cancellation/cancel-notice-publisher';
+import { cancelWatchMetrics } from './cancellation/cancel-watch-metrics';
+import { PendingCancelWatcher } from './cancellation/pending-cancel-watcher';
 import type { BridgeOptions } from './config/options';
 import { RecordProcessor, type ProcessorEvents } from './consumer/record-processor';
 import { ReplyConsumer } from './consumer/reply-consumer';
@@ -39,6 +41,7 @@ export class Bridge {
   private connection: Connection | undefined;
   private producer: Producer | undefined;
   private consumer: ReplyConsumer | undefined;
+  private cancelWatcher: PendingCancelWatcher | undefined;
   private http: RunningHealthServer | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -112,6 +115,25 @@ export class Bridge {
         ready ? this.health.setReady('kafka', detail) : this.health.setNotReady('kafka', detail),
     });
     await this.consumer.start();
+    if (kafkaOptions.requestTopic && this.options.cancellation.pollIntervalMs > 0) {
+      this.cancelWatcher = new PendingCancelWatcher(
+        kafka,
+        codec,
+        new CancelNoticePublisher(this.producer, codec, kafkaOptions.requestTopic),
+        this.connection,
+        this.log,
+        {
+          groupId: `${kafkaOptions.groupId}.cancel-watch`,
+          requestTopic: kafkaOptions.requestTopic,
+          fromBeginning: kafkaOptions.fromBeginning,
+          sessionTimeoutMs: kafkaOptions.sessionTimeoutMs,
+          pollIntervalMs: this.options.cancellation.pollIntervalMs,
+          allowedNamespaces: temporal.allowedNamespaces,
+        },
+        cancelWatchMetrics(this.metrics.registry),
+      );
+      await this.cancelWatcher.start();
+    }
     this.log.info(
       { topics: kafkaOptions.responseTopics, groupId: kafkaOptions.groupId, namespaces: temporal.allowedNamespaces },
       'bridge started',
@@ -124,6 +146,7 @@ export class Bridge {
       this.health.setNotReady('kafka', 'shutting down');
       const drainTimeoutMs = this.options.shutdown.drainTimeoutMs;
       await this.consumer?.stop(drainTimeoutMs).catch((err: unknown) => this.log.error({ err }, 'consumer stop failed'));
+      await this.cancelWatcher?.stop().catch((err: unknown) => this.log.error({ err }, 'cancel watcher stop failed'));
       await this.producer?.disconnect().catch(() => undefined);
       await this.connection?.close().catch(() => undefined);
       await this.http?.close();

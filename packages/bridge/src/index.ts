@@ -6,6 +6,7 @@ export { Bridge, type BridgeDependencies } from './bridge';
 export { buildCli, type CliHandlers } from './config/cli';
 export { DEAD_LETTER_HEADERS } from './config/dead-letter-headers';
 export { loadBridgeOptions } from './config/load-config';
+export { loadBridgeDependencies, type LoadedBridgeDependencies } from './config/load-dependencies';
 export {
   compileBridgeOptions,
   defaultBridgeOptions,

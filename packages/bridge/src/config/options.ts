@@ -68,6 +68,12 @@ export interface TemporalOptions {
   tls: boolean | TemporalTlsOptions;
   /** API key (Temporal Cloud). @default unset */
   apiKey?: string;
+  /**
+   * Module whose `dataConverter` named export (or default export) is the `DataConverter` of your workers: payload
+   * codecs, payload converter and failure converter. A file path (relative to the working directory) or a package
+   * name. Loaded by `loadBridgeDependencies()` before the bridge starts. @default unset (Temporal's default)
+   */
+  dataConverterModule?: string;
 }
 
 /** Record processing. */
@@ -80,6 +86,11 @@ export interface ProcessingOptions {
   maxRecordBytes: number;
   /** What to do with replies Temporal no longer accepts (duplicates, late replies). @default 'drop' */
   staleReplies: 'drop' | 'dead-letter';
+  /**
+   * JSON file mapping an activity type to the Avro schema (JSON form) that its Completed json/plain results must
+   * match; a result that does not is dead-lettered. Loaded by `loadBridgeDependencies()`. @default unset
+   */
+  resultSchemas?: string;
 }
 
 /** Backoff of transient failures (Temporal unavailable, broker errors). */
@@ -242,12 +253,14 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
             }
           : ((temporalTls as boolean | undefined) ?? apiKey !== undefined),
       ...optional('apiKey', apiKey),
+      ...optional('dataConverterModule', value('temporal.dataConverterModule') as string | undefined),
     },
     processing: {
       maxInFlight: value('processing.maxInFlight') as number,
       maxPayloadBytes: value('processing.maxPayloadBytes') as number,
       maxRecordBytes: value('processing.maxRecordBytes') as number,
       staleReplies: value('processing.staleReplies') as ProcessingOptions['staleReplies'],
+      ...optional('resultSchemas', value('processing.resultSchemas') as string | undefined),
     },
     retry: {
       initialMs: value('retry.initialMs') as number,

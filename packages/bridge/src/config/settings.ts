@@ -194,6 +194,13 @@ const ROWS: readonly SettingRow[] = [
     secret: true,
   },
   {
+    path: 'temporal.dataConverterModule',
+    kind: { type: 'string' },
+    description:
+      "Module (file path or package) whose `dataConverter` or default export is your workers' DataConverter (payload codecs, converters)",
+    defaultText: "unset (Temporal's default data converter)",
+  },
+  {
     path: 'processing.maxInFlight',
     kind: { type: 'integer', min: 1, max: 100_000 },
     description: 'Records in flight at most, across all partitions',
@@ -216,6 +223,12 @@ const ROWS: readonly SettingRow[] = [
     kind: { type: 'enum', values: ['drop', 'dead-letter'] },
     description: 'Replies Temporal no longer accepts (duplicates, late): drop or dead-letter',
     defaultText: 'drop',
+  },
+  {
+    path: 'processing.resultSchemas',
+    kind: { type: 'string' },
+    description: 'JSON file mapping activity type to the Avro schema its Completed json/plain results must match',
+    defaultText: 'unset (results are not validated)',
   },
   {
     path: 'retry.initialMs',

@@ -1,26 +1,42 @@
-import fs from 'node:fs';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import type { TemporalOptions } from '../config/options';
+import { type ReadFile, readTlsFile } from '../config/tls-files';
 
-/** Opens the gRPC connection to Temporal with the configured TLS / mTLS and API key. */
-export async function connectToTemporal(options: TemporalOptions): Promise<Connection> {
-  let tls: ConnectionOptions['tls'];
-  if (options.tls === true) tls = {};
-  else if (options.tls) {
-    const { serverRootCaCertPath, clientCertPath, clientKeyPath, serverNameOverride } = options.tls;
-    tls = {
-      serverNameOverride,
-      serverRootCACertificate: serverRootCaCertPath ? fs.readFileSync(serverRootCaCertPath) : undefined,
-      clientCertPair:
-        clientCertPath && clientKeyPath
-          ? { crt: fs.readFileSync(clientCertPath), key: fs.readFileSync(clientKeyPath) }
-          : undefined,
-    };
-  }
+/**
+ * Opens the gRPC connection to Temporal with the configured TLS / mTLS and API key.
+ *
+ * @throws ConfigError naming the setting when a TLS file cannot be read or is not PEM; the connection error
+ * otherwise
+ */
+export async function connectToTemporal(options: TemporalOptions, readFile?: ReadFile): Promise<Connection> {
   return Connection.connect({
     address: options.address,
-    tls,
+    tls: temporalTlsConfig(options, readFile),
     apiKey: options.apiKey,
     connectTimeout: 10_000,
   });
+}
+
+/**
+ * The `tls` option of `Connection.connect` for `options.tls`, with the PEM files read.
+ *
+ * @throws ConfigError naming the setting when a TLS file cannot be read or is not PEM
+ */
+export function temporalTlsConfig(options: TemporalOptions, readFile?: ReadFile): ConnectionOptions['tls'] {
+  if (options.tls === true) return {};
+  if (!options.tls) return undefined;
+  const { serverRootCaCertPath, clientCertPath, clientKeyPath, serverNameOverride } = options.tls;
+  return {
+    serverNameOverride,
+    serverRootCACertificate: serverRootCaCertPath
+      ? readTlsFile('temporal.tls.serverRootCaCertPath', serverRootCaCertPath, readFile)
+      : undefined,
+    clientCertPair:
+      clientCertPath && clientKeyPath
+        ? {
+            crt: readTlsFile('temporal.tls.clientCertPath', clientCertPath, readFile),
+            key: readTlsFile('temporal.tls.clientKeyPath', clientKeyPath, readFile),
+          }
+        : undefined,
+  };
 }

@@ -1,0 +1,47 @@
+import { KafkaActivityKit } from '@temporal-kafka-bridge/activity-kit';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { configFromEnv, ensureTopics, log, READY_LINE, type ExampleConfig } from './config';
+
+/**
+ * The Temporal worker: runs `expenseWorkflow` and its `approveExpense` activity, which hands each approval to
+ * Kafka. Runs until SIGINT or SIGTERM (Temporal's Runtime catches them and shuts the worker down gracefully).
+ */
+export async function runWorker(config: ExampleConfig): Promise<void> {
+  await ensureTopics(config, 'expense-worker');
+  const kit = new KafkaActivityKit({
+    kafka: { brokers: config.kafkaBrokers, clientId: 'expense-worker' },
+    requestTopic: config.requestTopic,
+    replyTopic: config.replyTopic,
+  });
+  await kit.connect();
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      workflowsPath: require.resolve('./workflows'),
+      activities: createActivities(kit),
+    });
+    const running = worker.run();
+    log('worker', `polling task queue ${config.taskQueue} on ${config.temporalAddress}; requests go to ${config.requestTopic}`);
+    log('worker', READY_LINE);
+    await running;
+    log('worker', 'stopped');
+  } finally {
+    await kit.close();
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runWorker(configFromEnv()).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,264 @@
+import type { CancelReason, WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import type { Connection } from '@temporalio/client';
+import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { grpcStatusCode, taskTokenDigest, type RecordCoordinates } from '../errors';
+import { decideCancelNotices, describedWorkflowOf, type DescribedWorkflow } from './cancel-decisions';
+import type { CancelNoticePublisher } from './cancel-notice-publisher';
+import { WatchedRequests, type RequestTopicRecord, type WatchedRequest, type WatchedWorkflow } from './watched-requests';
+
+const GRPC_NOT_FOUND = 5;
+
+export interface PendingCancelWatcherOptions {
+  /** Consumer group of the watcher; the bridge uses `<kafka.groupId>.cancel-watch`. */
+  groupId: string;
+  /** The request topic: read for requests, written with notices. */
+  requestTopic: string;
+  /** Where a new group starts reading: the earliest offset (`true`) or the latest. */
+  fromBeginning: boolean;
+  sessionTimeoutMs: number;
+  /** How often every watched workflow is described. */
+  pollIntervalMs: number;
+  /** Requests of other namespaces are not watched (the bridge would not accept their replies either). */
+  allowedNamespaces: readonly string[];
+  /** DescribeWorkflowExecution calls in flight at once. @default 8 */
+  describeConcurrency?: number;
+  /** Deadline of one DescribeWorkflowExecution call. @default 10000 */
+  describeTimeoutMs?: number;
+}
+
+/** What the watcher reports, for metrics. */
+export interface PendingCancelWatcherEvents {
+  /** Requests watched after a poll (or a rebalance). */
+  tracked?(count: number): void;
+  noticePublished?(reason: CancelReason): void;
+  /** A describe call failed for a reason other than "not found"; the workflow is described again next poll. */
+  describeFailed?(): void;
+}
+
+/**
+ * Learns of cancel (and pause) requests for activities that wait on a reply without heartbeating, and tells their
+ * external service through an ActivityCancelNotice on the request topic.
+ *
+ * Temporal tells an async activity of its cancellation only in the answer to a heartbeat, and the bridge cannot
+ * heartbeat on the service's behalf without masking the activity's heartbeat timeout. So the watcher follows the
+ * request topic in a consumer group of its own, remembers the requests still open, and every `pollIntervalMs`
+ * describes their workflows (DescribeWorkflowExecution, a bounded number at a time): a pending activity with the
+ * request's attempt in state CANCEL_REQUESTED — or paused — gets one notice, keyed like the request. An attempt is
+ * forgotten once its activity is no longer pending with that attempt or its workflow closed. Request offsets are
+ * committed only up to the oldest request still open, so a restarted bridge reads those again.
+ *
+ * It never touches the reply path: its own consumer, and Temporal calls that only read.
+ */
+export class PendingCancelWatcher {
+  private readonly consumer: Consumer;
+  private readonly watched = new WatchedRequests();
+  private readonly abort = new AbortController();
+  private readonly allowed: ReadonlySet<string>;
+  private loop: Promise<void> | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  private noticesPublished = 0;
+
+  constructor(
+    kafka: Kafka,
+    private readonly codec: WireCodec,
+    private readonly notices: CancelNoticePublisher,
+    private readonly connection: Connection,
+    private readonly log: Logger,
+    private readonly options: PendingCancelWatcherOptions,
+    private readonly events: PendingCancelWatcherEvents = {},
+  ) {
+    this.allowed = new Set(options.allowedNamespaces);
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      // Partitions given to another member are read again by it, from the committed offset.
+      this.watched.keepOnly(payload.memberAssignment);
+      this.events.tracked?.(this.watched.size);
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      this.log.error({ err: payload.error, restart: payload.restart }, 'cancel-watch consumer crashed');
+    });
+  }
+
+  /** Requests watched right now, and cancel notices published since start. */
+  stats(): { tracked: number; noticesPublished: number } {
+    return { tracked: this.watched.size, noticesPublished: this.noticesPublished };
+  }
+
+  /** Joins the group, starts reading the request topic and polling Temporal. */
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.options.requestTopic, fromBeginning: this.options.fromBeginning });
+    await this.consumer.run({ autoCommit: false, eachMessage: async (payload) => this.onMessage(payload) });
+    this.loop = this.pollLoop();
+  }
+
+  /** Stops polling (aborting describe calls in flight), commits what it may, and leaves the group. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort();
+    await this.loop;
+    await this.consumer.stop();
+    await this.commit();
+    await this.consumer.disconnect();
+  }
+
+  private onMessage({ topic, partition, message }: EachMessagePayload): void {
+    const coordinates: RecordCoordinates = { topic, partition, offset: message.offset };
+    this.watched.read(coordinates, this.classify(coordinates, message.value, message.key));
+  }
+
+  private classify(coordinates: RecordCoordinates, value: Buffer | null, key: Buffer | null): RequestTopicRecord {
+    if (!value || value.length === 0) return { kind: 'other' };
+    try {
+      const decoded = this.codec.decode(value);
+      if (decoded.name === 'ActivityCancelNotice') return { kind: 'notice', taskToken: decoded.value.taskToken };
+      if (decoded.name !== 'ActivityTaskRequest') return { kind: 'other' };
+      const request = decoded.value;
+      // Without a workflow (a standalone activity) there is nothing to describe.
+      if (!request.workflowId || !this.allowed.has(request.namespace)) return { kind: 'other' };
+      return { kind: 'request', request, key };
+    } catch (err) {
+      this.log.debug({ record: coordinates, err: (err as Error).message }, 'cancel watch: ignoring an undecodable record');
+      return { kind: 'other' };
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      await delay(this.options.pollIntervalMs, signal);
+      if (signal.aborted) return;
+      try {
+        await this.pollOnce();
+      } catch (err) {
+        this.log.error({ err }, 'cancel watch: poll failed unexpectedly');
+      }
+    }
+  }
+
+  /** Describes every watched workflow once, publishes the notices due, forgets what ended, commits. */
+  private async pollOnce(): Promise<void> {
+    const workflows = this.watched.byWorkflow();
+    const failures: unknown[] = [];
+    await forEachConcurrently(workflows, this.options.describeConcurrency ?? 8, async (workflow) => {
+      if (this.abort.signal.aborted) return;
+      let described: DescribedWorkflow;
+      try {
+        described = await this.describe(workflow);
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        failures.push(err);
+        this.events.describeFailed?.();
+        return;
+      }
+      const { notify, untrack } = decideCancelNotices(workflow.requests, described);
+      for (const request of untrack) this.watched.untrack(request);
+      for (const { attempt, reason } of notify) await this.publish(attempt, reason);
+    });
+    if (failures.length > 0) {
+      this.log.warn(
+        { failed: failures.length, of: workflows.length, err: (failures[0] as Error).message },
+        'cancel watch: could not describe some workflows; trying again at the next poll',
+      );
+    }
+    this.events.tracked?.(this.watched.size);
+    await this.commit();
+  }
+
+  private async describe(workflow: WatchedWorkflow): Promise<DescribedWorkflow> {
+    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.describeTimeoutMs ?? 10_000)]);
+    try {
+      const response = await this.connection.withAbortSignal(signal, () =>
+        this.connection.workflowService.describeWorkflowExecution({
+          namespace: workflow.namespace,
+          execution: { workflowId: workflow.workflowId, runId: workflow.runId || undefined },
+        }),
+      );
+      return describedWorkflowOf(response);
+    } catch (err) {
+      if (grpcStatusCode(err) === GRPC_NOT_FOUND) return { kind: 'not-found' };
+      throw err;
+    }
+  }
+
+  private async publish(request: WatchedRequest, reason: CancelReason): Promise<void> {
+    const context = {
+      namespace: request.namespace,
+      workflowId: request.workflowId,
+      activityId: request.activityId,
+      attempt: request.attempt,
+      requestId: request.requestId,
+      reason,
+      token: taskTokenDigest(request.taskToken),
+    };
+    try {
+      await this.notices.publish(
+        {
+          requestId: request.requestId,
+          taskToken: request.taskToken,
+          namespace: request.namespace,
+          workflowId: request.workflowId,
+          runId: request.runId,
+          activityId: request.activityId,
+          reason,
+          noticeTime: new Date(),
+        },
+        request.key,
+      );
+    } catch (err) {
+      this.log.warn({ ...context, err }, 'cancel watch: could not publish a cancel notice; trying again at the next poll');
+      return;
+    }
+    request.notified = true;
+    this.noticesPublished++;
+    this.events.noticePublished?.(reason);
+    this.log.info(context, 'published a cancel notice for an activity waiting on a reply');
+  }
+
+  /** Commits, per partition, the offset of the oldest request still watched. Serialised: one commit at a time. */
+  private commit(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      const offsets = this.watched.committable();
+      if (offsets.length === 0) return;
+      try {
+        await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        this.watched.markCommitted(offsets);
+      } catch (err) {
+        // Typically a rebalance took the partition; its next owner reads the requests again.
+        this.log.debug({ err, offsets }, 'cancel watch: offset commit failed');
+      }
+    });
+    return this.committing;
+  }
+}
+
+/** Runs `work` on every item, at most `limit` at a time; resolves when all are done. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,93 @@
+import type { ActivityTaskRequest } from '@temporal-kafka-bridge/activity-kit';
+import { describe, expect, it } from 'vitest';
+import { WatchedRequests } from '../../../src/cancellation/watched-requests';
+
+const T = 'requests';
+
+function request(overrides: Partial<ActivityTaskRequest> = {}): ActivityTaskRequest {
+  const activityId = overrides.activityId ?? '1';
+  const attempt = overrides.attempt ?? 1;
+  return {
+    requestId: `req-${activityId}-${attempt}`,
+    taskToken: Buffer.from(`token-${overrides.workflowId ?? 'wf'}-${activityId}-${attempt}`),
+    namespace: 'default',
+    workflowId: 'wf',
+    runId: 'run',
+    workflowType: 'expenseWorkflow',
+    activityId,
+    activityType: 'approveExpense',
+    taskQueue: 'q',
+    attempt,
+    scheduledTime: new Date(0),
+    currentAttemptScheduledTime: new Date(0),
+    startedTime: new Date(0),
+    deadline: null,
+    heartbeatTimeoutMs: null,
+    input: { metadata: {}, data: Buffer.alloc(0) },
+    replyTo: 'replies',
+    headers: {},
+    ...overrides,
+  };
+}
+const at = (offset: number, partition = 0) => ({ topic: T, partition, offset: String(offset) });
+
+describe('WatchedRequests', () => {
+  it('commits past records that are not requests at once, but never past a request still watched', () => {
+    const watched = new WatchedRequests();
+    watched.read(at(0), { kind: 'other' });
+    expect(watched.committable()).toEqual([{ topic: T, partition: 0, offset: '1' }]);
+    const open = watched.read(at(1), { kind: 'request', request: request(), key: Buffer.from('k') })!;
+    watched.read(at(2), { kind: 'other' });
+    expect(watched.committable()).toEqual([{ topic: T, partition: 0, offset: '1' }]);
+    watched.untrack(open);
+    expect(watched.committable()).toEqual([{ topic: T, partition: 0, offset: '3' }]);
+  });
+
+  it('groups watched requests by workflow run, keeping the record key', () => {
+    const watched = new WatchedRequests();
+    watched.read(at(0), { kind: 'request', request: request({ activityId: '1' }), key: Buffer.from('k1') });
+    watched.read(at(1), { kind: 'request', request: request({ activityId: '2' }), key: Buffer.from('k2') });
+    watched.read(at(2), { kind: 'request', request: request({ workflowId: 'other' }), key: null });
+    const groups = watched.byWorkflow();
+    expect(groups.map((g) => [g.workflowId, g.requests.map((r) => r.activityId)])).toEqual([
+      ['wf', ['1', '2']],
+      ['other', ['1']],
+    ]);
+    expect(groups[0]?.requests[1]?.key?.toString()).toBe('k2');
+  });
+
+  it('marks a watched attempt notified when a cancel notice for its token is on the topic', () => {
+    const watched = new WatchedRequests();
+    const r = request();
+    const open = watched.read(at(0), { kind: 'request', request: r, key: null })!;
+    watched.read(at(1), { kind: 'notice', taskToken: r.taskToken });
+    expect(open.notified).toBe(true);
+  });
+
+  it('watches a republished request once, and commits past both records only when it is untracked', () => {
+    const watched = new WatchedRequests();
+    const first = watched.read(at(0), { kind: 'request', request: request(), key: null })!;
+    const again = watched.read(at(1), { kind: 'request', request: request(), key: null });
+    expect(again).toBe(first);
+    expect(watched.size).toBe(1);
+    watched.untrack(first);
+    expect(watched.committable()).toEqual([{ topic: T, partition: 0, offset: '2' }]);
+  });
+
+  it('ignores records delivered again after a rebalance kept the partition', () => {
+    const watched = new WatchedRequests();
+    watched.read(at(0), { kind: 'request', request: request(), key: null });
+    expect(watched.read(at(0), { kind: 'request', request: request(), key: null })).toBeUndefined();
+    expect(watched.size).toBe(1);
+  });
+
+  it('forgets the requests of partitions a rebalance gave away, and reads them afresh when they come back', () => {
+    const watched = new WatchedRequests();
+    watched.read(at(0, 0), { kind: 'request', request: request({ activityId: 'kept' }), key: null });
+    watched.read(at(0, 1), { kind: 'request', request: request({ activityId: 'moved' }), key: null });
+    watched.keepOnly({ [T]: [0] });
+    expect(watched.byWorkflow()[0]?.requests.map((r) => r.activityId)).toEqual(['kept']);
+    expect(watched.read(at(0, 1), { kind: 'request', request: request({ activityId: 'moved' }), key: null })).toBeDefined();
+    expect(watched.size).toBe(2);
+  });
+});
