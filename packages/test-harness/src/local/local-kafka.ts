@@ -22,9 +22,15 @@ function javaExecutable(): string {
   return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
 
-/** A cluster id is 16 random bytes in URL-safe base64 without padding. */
-function newClusterId(): string {
-  return crypto.randomBytes(16).toString('base64url');
+/**
+ * A cluster id is 16 random bytes in URL-safe base64 without padding. One that starts with '-' would be read
+ * as an option by the StorageTool's argument parser (Kafka's own Uuid.randomUuid() avoids them for that reason).
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(port: number, controllerPort: number, dataDir: string, extra: Record<string, string>): string {
