@@ -15,7 +15,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['packages/*/test/integration/**/*.test.ts'],
+          include: ['packages/*/test/integration/**/*.test.ts', 'examples/*/test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['packages/test-harness/dist/vitest-global-setup.js'],
           setupFiles: ['vitest.integration-setup.ts'],

@@ -60,20 +60,39 @@ export function configToEnv(config: ExampleConfig): Record<string, string> {
 }
 
 /**
- * Creates the request and reply topics when they do not exist yet (3 partitions each), so a piece started
- * alone against a fresh broker works. Existing topics are left as they are.
+ * Creates the request and reply topics (and `extraTopics`) when they do not exist yet, 3 partitions each, and waits
+ * until every partition has a leader, so a piece started alone against a fresh broker works. Existing topics are
+ * left as they are. A broker that has just started may answer "unknown topic or partition" for a moment after a
+ * topic was created: that is retried, for up to `timeoutMs`.
  */
-export async function ensureTopics(config: ExampleConfig, clientId: string): Promise<void> {
-  const admin = new Kafka({ clientId, brokers: config.kafkaBrokers, logLevel: logLevel.ERROR }).admin();
+export async function ensureTopics(
+  config: ExampleConfig,
+  clientId: string,
+  options: { extraTopics?: string[]; timeoutMs?: number } = {},
+): Promise<void> {
+  const topics = [config.requestTopic, config.replyTopic, ...(options.extraTopics ?? [])];
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const kafka = new Kafka({ clientId, brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = [config.requestTopic, config.replyTopic].filter((t) => !existing.has(t));
-    if (missing.length) {
-      await admin.createTopics({
-        topics: missing.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
-        waitForLeaders: true,
-      });
+    for (;;) {
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = topics.filter((t) => !existing.has(t));
+        if (missing.length) {
+          await admin.createTopics({
+            topics: missing.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+          });
+        }
+        const { topics: described } = await admin.fetchTopicMetadata({ topics });
+        const led = described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        if (described.length === topics.length && led) return;
+        if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader yet`);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   } finally {
     await admin.disconnect();

@@ -5,14 +5,21 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { EXPENSE_REJECTED, expectedOutcome, formatCents, type ExpectedOutcome, type Expense, type ExpenseResult } from './expense';
+import {
+  EXPENSE_REJECTED,
+  expectedOutcome,
+  formatCents,
+  type ExpectedOutcome,
+  type Expense,
+  type ExpenseResult,
+} from './expense';
 import type { expenseWorkflow, ExpenseWorkflowOptions } from './workflows';
 
 /** How one expense workflow really ended, read from Temporal. */
 export type Outcome =
   | { kind: 'approved'; reviewer: string }
   | { kind: 'rejected'; reason: string }
-  | { kind: 'cancelled'; waitedMs: number }
+  | { kind: 'cancelled'; withdrawAfterMs: number; waitedMs: number }
   | { kind: 'unexpected'; detail: string };
 
 /** One workflow of a run: what was asked, what the policy says should happen, and what did. */
@@ -49,7 +56,9 @@ export async function outcomeOf(handle: WorkflowHandle): Promise<Outcome> {
   try {
     const result = (await handle.result()) as ExpenseResult;
     if (result.status === 'approved') return { kind: 'approved', reviewer: result.reviewer };
-    if (result.status === 'withdrawn') return { kind: 'cancelled', waitedMs: result.waitedMs };
+    if (result.status === 'withdrawn') {
+      return { kind: 'cancelled', withdrawAfterMs: result.withdrawAfterMs, waitedMs: result.waitedMs };
+    }
     return { kind: 'unexpected', detail: `result ${JSON.stringify(result)}` };
   } catch (err) {
     if (
@@ -74,7 +83,7 @@ export function describeOutcome(outcome: Outcome | undefined): string {
     case 'rejected':
       return `rejected: ${outcome.reason}`;
     case 'cancelled':
-      return `cancelled: no decision within ${(outcome.waitedMs / 1000).toFixed(0)} s, request withdrawn`;
+      return `cancelled: no decision within ${outcome.withdrawAfterMs / 1000} s; the service confirmed it stopped`;
     case 'unexpected':
       return `UNEXPECTED: ${outcome.detail}`;
   }

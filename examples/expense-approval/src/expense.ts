@@ -20,7 +20,10 @@ export interface Approval {
 }
 
 /** The result of a workflow that ended normally: approved, or withdrawn because no decision came in time. */
-export type ExpenseResult = ({ status: 'approved' } & Approval) | { status: 'withdrawn'; waitedMs: number };
+export type ExpenseResult =
+  | ({ status: 'approved' } & Approval)
+  /** No decision within `withdrawAfterMs`; the service confirmed it stopped after `waitedMs` in all. */
+  | { status: 'withdrawn'; withdrawAfterMs: number; waitedMs: number };
 
 /** The activity the workflows call; its implementation hands the task to Kafka. */
 export interface ExpenseActivities {

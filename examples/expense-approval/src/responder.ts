@@ -65,7 +65,10 @@ export function createExpenseReviewer(options: ReviewerOptions = {}): TaskHandle
     try {
       await review(task, reviewMs, heartbeatMs, signal);
     } catch (err) {
-      log('responder', `${expense.id}: review stopped (${task.signal.aborted ? String(task.signal.reason) : 'shutting down'})`);
+      log(
+        'responder',
+        `${expense.id}: review stopped (${task.signal.aborted ? String(task.signal.reason) : 'shutting down'})`,
+      );
       throw err;
     }
     if (kind === 'rejected') {
@@ -86,7 +89,9 @@ async function review(task: IncomingTask, ms: number, heartbeatMs: number, signa
     await sleep(Math.min(left, heartbeatMs), undefined, { signal });
     if (until - Date.now() > 0) {
       // A lost heartbeat only delays cancellation until the next one; the review goes on.
-      await task.heartbeat({ reviewing: true }).catch((err: unknown) => log('responder', `heartbeat failed: ${String(err)}`));
+      await task
+        .heartbeat({ reviewing: true })
+        .catch((err: unknown) => log('responder', `heartbeat failed: ${String(err)}`));
     }
   }
 }

@@ -25,7 +25,10 @@ export async function runWorker(config: ExampleConfig): Promise<void> {
       activities: createActivities(kit),
     });
     const running = worker.run();
-    log('worker', `polling task queue ${config.taskQueue} on ${config.temporalAddress}; requests go to ${config.requestTopic}`);
+    log(
+      'worker',
+      `polling task queue ${config.taskQueue} on ${config.temporalAddress}; requests go to ${config.requestTopic}`,
+    );
     log('worker', READY_LINE);
     await running;
     log('worker', 'stopped');

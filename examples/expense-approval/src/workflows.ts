@@ -1,12 +1,14 @@
-import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Expense, ExpenseActivities, ExpenseResult } from './expense';
 
 const { approveExpense } = proxyActivities<ExpenseActivities>({
   // The activity is pending until the approval service replies through Kafka; this bounds the whole wait.
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', maximumAttempts: 3 },
-  // The default cancellationType (WAIT_CANCELLATION_COMPLETED): a cancelled approval is over only when the
-  // service confirmed that it stopped (its Canceled reply, delivered by the bridge).
+  // A cancelled approval is over only when the service confirmed that it stopped: its Canceled reply, delivered by
+  // the bridge. Set explicitly: an unset cancellationType is TRY_CANCEL (the SDK's typedoc says otherwise,
+  // temporalio/sdk-typescript#2442), which resolves the call as cancelled at once, without waiting for the service.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /** Options of {@link expenseWorkflow}. */
@@ -36,9 +38,8 @@ export async function expenseWorkflow(expense: Expense, options: ExpenseWorkflow
   } catch (err) {
     // The scope's timeout cancelled the activity; a cancellation of the workflow itself is not ours to swallow.
     if (isCancellation(err) && !CancellationScope.current().consideredCancelled) {
-      return { status: 'withdrawn', waitedMs: Date.now() - startedAt };
+      return { status: 'withdrawn', withdrawAfterMs, waitedMs: Date.now() - startedAt };
     }
     throw err;
   }
 }
-

@@ -7,11 +7,13 @@ import { CancelNoticePublisher } from './cancellation/cancel-notice-publisher';
 import { cancelWatchMetrics } from './cancellation/cancel-watch-metrics';
 import { PendingCancelWatcher } from './cancellation/pending-cancel-watcher';
 import type { BridgeOptions } from './config/options';
+import { checkTlsFiles } from './config/tls-files';
 import { RecordProcessor, type ProcessorEvents } from './consumer/record-processor';
 import { ReplyConsumer } from './consumer/reply-consumer';
 import { DeadLetterPublisher } from './dead-letter/dead-letter-publisher';
 import { grpcStatusCode, TransientTemporalError } from './errors';
 import { HealthState } from './observability/health-state';
+import { startGrpcHealthServer, type RunningGrpcHealthServer } from './observability/grpc-health-server';
 import { startHealthServer, type RunningHealthServer } from './observability/health-server';
 import { createLogger, type BridgeLogger } from './observability/logger';
 import { createBridgeMetrics, type BridgeMetrics } from './observability/metrics';
@@ -43,6 +45,7 @@ export class Bridge {
   private consumer: ReplyConsumer | undefined;
   private cancelWatcher: PendingCancelWatcher | undefined;
   private http: RunningHealthServer | undefined;
+  private grpcHealth: RunningGrpcHealthServer | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -58,8 +61,14 @@ export class Bridge {
     return this.http?.port;
   }
 
+  /** The port the gRPC health service listens on, once started; undefined when `grpcHealth.port` is unset. */
+  get grpcHealthPort(): number | undefined {
+    return this.grpcHealth?.port;
+  }
+
   async start(): Promise<void> {
     const { kafka: kafkaOptions, temporal, processing } = this.options;
+    checkTlsFiles(this.options);
     this.http = await startHealthServer({
       health: this.health,
       registry: this.metrics.registry,
@@ -67,6 +76,14 @@ export class Bridge {
       port: this.options.http.port,
     });
     this.log.info({ port: this.http.port }, 'health and metrics server listening');
+    if (this.options.grpcHealth.port !== undefined) {
+      this.grpcHealth = await startGrpcHealthServer({
+        health: this.health,
+        host: this.options.grpcHealth.host,
+        port: this.options.grpcHealth.port,
+      });
+      this.log.info({ port: this.grpcHealth.port }, 'gRPC health service listening');
+    }
 
     this.connection = await connectToTemporal(temporal);
     const clients = await NamespaceClients.create(this.connection, temporal.allowedNamespaces, this.deps.dataConverter);
@@ -149,6 +166,7 @@ export class Bridge {
       await this.cancelWatcher?.stop().catch((err: unknown) => this.log.error({ err }, 'cancel watcher stop failed'));
       await this.producer?.disconnect().catch(() => undefined);
       await this.connection?.close().catch(() => undefined);
+      await this.grpcHealth?.close().catch((err: unknown) => this.log.error({ err }, 'gRPC health server close failed'));
       await this.http?.close();
       this.log.info('bridge stopped');
     })();

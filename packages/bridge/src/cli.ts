@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { Bridge } from './bridge';
 import { buildCli } from './config/cli';
+import { loadBridgeDependencies } from './config/load-dependencies';
 import { ConfigError } from './errors';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function runBridge(options: ConstructorParameters<typeof Bridge>[0]): Promise<void> {
-  const bridge = new Bridge(options);
+  // The data converter module and result schemas file; a ConfigError here exits 2 before anything starts.
+  const bridge = new Bridge(options, await loadBridgeDependencies(options));
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
   for (const signal of SIGNALS) {

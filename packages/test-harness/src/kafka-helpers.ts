@@ -7,19 +7,33 @@ export function testKafka(brokers: string[], clientId = uniqueName('test')): Kaf
   return new Kafka({ clientId, brokers, logLevel: logLevel.ERROR, connectionTimeout: 3000 });
 }
 
-/** Creates a topic with a unique name (or the given one) and waits until its leaders are known. */
+/**
+ * Creates a topic with a unique name (or the given one) and waits until every partition has a leader. A broker
+ * that has just started may answer "does not host this topic-partition" while it takes leadership; that is
+ * retried for up to `timeoutMs`.
+ */
 export async function createTopic(
   brokers: string[],
-  options: { topic?: string; partitions?: number; prefix?: string } = {},
+  options: { topic?: string; partitions?: number; prefix?: string; timeoutMs?: number } = {},
 ): Promise<string> {
   const topic = options.topic ?? uniqueName(options.prefix ?? 'topic');
+  const partitions = options.partitions ?? 1;
   const admin = testKafka(brokers).admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: options.partitions ?? 1, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    await waitUntil(
+      `topic ${topic} with ${partitions} led partitions`,
+      async () => {
+        const existing = await admin.listTopics();
+        if (!existing.includes(topic)) {
+          await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+        }
+        const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+        const led = metadata.topics[0]?.partitions.filter((p) => p.leader >= 0) ?? [];
+        return led.length === partitions;
+      },
+      { timeoutMs: options.timeoutMs ?? 30_000, intervalMs: 100 },
+    );
   } finally {
     await admin.disconnect();
   }

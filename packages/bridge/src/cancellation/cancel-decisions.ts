@@ -31,10 +31,13 @@ export interface PendingActivity {
   readonly paused: boolean;
 }
 
-/** What describing a workflow told. */
+/**
+ * What describing a workflow told. A closed workflow may still list pending activities: with the TRY_CANCEL
+ * cancellation type (what TS SDK 1.24 sends when `cancellationType` is unset) a workflow can finish right after
+ * requesting an activity's cancellation, leaving the activity CANCEL_REQUESTED while its service still works.
+ */
 export type DescribedWorkflow =
-  | { readonly kind: 'open'; readonly pendingActivities: readonly PendingActivity[] }
-  | { readonly kind: 'closed' }
+  | { readonly kind: 'found'; readonly closed: boolean; readonly pendingActivities: readonly PendingActivity[] }
   | { readonly kind: 'not-found' };
 
 /** What to do with the watched attempts of one workflow after describing it. */
@@ -47,27 +50,28 @@ export interface CancelDecision<A extends WatchedAttempt> {
 
 /**
  * Decides, for the watched attempts of one workflow, which ones get a cancel notice and which ones stop being
- * watched. An attempt is watched while its activity is pending with that same attempt number; once the workflow
- * is closed or gone, or the activity completed or moved on to another attempt, nothing waits on its reply any
- * more. A pending attempt whose cancellation was requested, or that is paused, gets one notice (a cancel request
- * wins over a pause).
+ * watched.
+ *
+ * - A pending attempt (same activity id and attempt number) whose cancellation was requested, or that is paused,
+ *   gets one notice — a cancel request wins over a pause — even when its workflow already closed.
+ * - An attempt is watched while its workflow is open and its activity is pending with that attempt number. Once
+ *   the workflow is closed or gone, or the activity completed or moved on to another attempt, nothing waits on
+ *   its reply any more — except for the notice still due, after which the next poll stops watching it.
  */
 export function decideCancelNotices<A extends WatchedAttempt>(
   attempts: readonly A[],
   described: DescribedWorkflow,
 ): CancelDecision<A> {
-  if (described.kind !== 'open') return { notify: [], untrack: [...attempts] };
+  if (described.kind === 'not-found') return { notify: [], untrack: [...attempts] };
   const pendingById = new Map(described.pendingActivities.map((p) => [p.activityId, p]));
   const notify: Array<{ attempt: A; reason: CancelReason }> = [];
   const untrack: A[] = [];
   for (const attempt of attempts) {
-    const pending = pendingById.get(attempt.activityId);
-    if (pending === undefined || pending.attempt !== attempt.attempt) {
-      untrack.push(attempt);
-      continue;
-    }
-    const reason = stopReasonOf(pending);
+    const found = pendingById.get(attempt.activityId);
+    const pending = found?.attempt === attempt.attempt ? found : undefined;
+    const reason = pending && stopReasonOf(pending);
     if (reason !== undefined && !attempt.notified) notify.push({ attempt, reason });
+    else if (pending === undefined || described.closed) untrack.push(attempt);
   }
   return { notify, untrack };
 }
@@ -99,9 +103,9 @@ export interface DescribeResponseLike {
 /** Reduces a DescribeWorkflowExecution response to a {@link DescribedWorkflow}. */
 export function describedWorkflowOf(response: DescribeResponseLike): DescribedWorkflow {
   const status = response.workflowExecutionInfo?.status ?? Status.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
-  if (CLOSED_STATUSES.has(status)) return { kind: 'closed' };
   return {
-    kind: 'open',
+    kind: 'found',
+    closed: CLOSED_STATUSES.has(status),
     pendingActivities: (response.pendingActivities ?? []).map((p) => ({
       activityId: p.activityId ?? '',
       attempt: p.attempt ?? 0,

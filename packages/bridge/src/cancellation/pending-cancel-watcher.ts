@@ -5,7 +5,12 @@ import type { Logger } from 'pino';
 import { grpcStatusCode, taskTokenDigest, type RecordCoordinates } from '../errors';
 import { decideCancelNotices, describedWorkflowOf, type DescribedWorkflow } from './cancel-decisions';
 import type { CancelNoticePublisher } from './cancel-notice-publisher';
-import { WatchedRequests, type RequestTopicRecord, type WatchedRequest, type WatchedWorkflow } from './watched-requests';
+import {
+  WatchedRequests,
+  type RequestTopicRecord,
+  type WatchedRequest,
+  type WatchedWorkflow,
+} from './watched-requests';
 
 const GRPC_NOT_FOUND = 5;
 
@@ -44,8 +49,9 @@ export interface PendingCancelWatcherEvents {
  * heartbeat on the service's behalf without masking the activity's heartbeat timeout. So the watcher follows the
  * request topic in a consumer group of its own, remembers the requests still open, and every `pollIntervalMs`
  * describes their workflows (DescribeWorkflowExecution, a bounded number at a time): a pending activity with the
- * request's attempt in state CANCEL_REQUESTED — or paused — gets one notice, keyed like the request. An attempt is
- * forgotten once its activity is no longer pending with that attempt or its workflow closed. Request offsets are
+ * request's attempt in state CANCEL_REQUESTED — or paused — gets one notice, keyed like the request (also when the
+ * workflow already closed, as it does at once under TRY_CANCEL). An attempt is forgotten once its activity is no
+ * longer pending with that attempt or its workflow closed (see {@link decideCancelNotices}). Request offsets are
  * committed only up to the oldest request still open, so a restarted bridge reads those again.
  *
  * It never touches the reply path: its own consumer, and Temporal calls that only read.
@@ -79,6 +85,10 @@ export class PendingCancelWatcher {
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       // Partitions given to another member are read again by it, from the committed offset.
       this.watched.keepOnly(payload.memberAssignment);
+      this.log.info(
+        { groupId: options.groupId, memberAssignment: payload.memberAssignment },
+        'cancel watch joined its consumer group',
+      );
       this.events.tracked?.(this.watched.size);
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
@@ -125,7 +135,10 @@ export class PendingCancelWatcher {
       if (!request.workflowId || !this.allowed.has(request.namespace)) return { kind: 'other' };
       return { kind: 'request', request, key };
     } catch (err) {
-      this.log.debug({ record: coordinates, err: (err as Error).message }, 'cancel watch: ignoring an undecodable record');
+      this.log.debug(
+        { record: coordinates, err: (err as Error).message },
+        'cancel watch: ignoring an undecodable record',
+      );
       return { kind: 'other' };
     }
   }
@@ -146,6 +159,7 @@ export class PendingCancelWatcher {
   /** Describes every watched workflow once, publishes the notices due, forgets what ended, commits. */
   private async pollOnce(): Promise<void> {
     const workflows = this.watched.byWorkflow();
+    this.log.debug({ tracked: this.watched.size, workflows: workflows.length }, 'cancel watch: polling');
     const failures: unknown[] = [];
     await forEachConcurrently(workflows, this.options.describeConcurrency ?? 8, async (workflow) => {
       if (this.abort.signal.aborted) return;
@@ -173,18 +187,27 @@ export class PendingCancelWatcher {
   }
 
   private async describe(workflow: WatchedWorkflow): Promise<DescribedWorkflow> {
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.describeTimeoutMs ?? 10_000)]);
+    // One controller per call: the connection adds an abort listener to the signal of every call and never removes
+    // it, so the watcher's long-lived signal must not be handed over itself.
+    const call = new AbortController();
+    const cancel = (): void => call.abort();
+    this.abort.signal.addEventListener('abort', cancel, { once: true });
+    const deadline = Date.now() + (this.options.describeTimeoutMs ?? 10_000);
     try {
-      const response = await this.connection.withAbortSignal(signal, () =>
-        this.connection.workflowService.describeWorkflowExecution({
-          namespace: workflow.namespace,
-          execution: { workflowId: workflow.workflowId, runId: workflow.runId || undefined },
-        }),
+      const response = await this.connection.withDeadline(deadline, () =>
+        this.connection.withAbortSignal(call.signal, () =>
+          this.connection.workflowService.describeWorkflowExecution({
+            namespace: workflow.namespace,
+            execution: { workflowId: workflow.workflowId, runId: workflow.runId || undefined },
+          }),
+        ),
       );
       return describedWorkflowOf(response);
     } catch (err) {
       if (grpcStatusCode(err) === GRPC_NOT_FOUND) return { kind: 'not-found' };
       throw err;
+    } finally {
+      this.abort.signal.removeEventListener('abort', cancel);
     }
   }
 
@@ -213,7 +236,10 @@ export class PendingCancelWatcher {
         request.key,
       );
     } catch (err) {
-      this.log.warn({ ...context, err }, 'cancel watch: could not publish a cancel notice; trying again at the next poll');
+      this.log.warn(
+        { ...context, err },
+        'cancel watch: could not publish a cancel notice; trying again at the next poll',
+      );
       return;
     }
     request.notified = true;
@@ -228,7 +254,9 @@ export class PendingCancelWatcher {
       const offsets = this.watched.committable();
       if (offsets.length === 0) return;
       try {
-        await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        await this.consumer.commitOffsets(
+          offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+        );
         this.watched.markCommitted(offsets);
       } catch (err) {
         // Typically a rebalance took the partition; its next owner reads the requests again.
@@ -240,7 +268,11 @@ export class PendingCancelWatcher {
 }
 
 /** Runs `work` on every item, at most `limit` at a time; resolves when all are done. */
-async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {

@@ -104,12 +104,16 @@ export class WatchedRequests {
     const entry = this.byToken.get(tokenKey);
     if (entry?.request !== request) return;
     this.byToken.delete(tokenKey);
-    for (const { topic, partition, offset } of entry.records) this.tracker.finish(topic, partition, offset, 'processed');
+    for (const { topic, partition, offset } of entry.records)
+      this.tracker.finish(topic, partition, offset, 'processed');
   }
 
   /** The watched requests grouped by workflow run, in the order they were first read. */
   byWorkflow(): WatchedWorkflow[] {
-    const groups = new Map<string, { namespace: string; workflowId: string; runId: string | null; requests: WatchedRequest[] }>();
+    const groups = new Map<
+      string,
+      { namespace: string; workflowId: string; runId: string | null; requests: WatchedRequest[] }
+    >();
     for (const { request } of this.byToken.values()) {
       const id = JSON.stringify([request.namespace, request.workflowId, request.runId]);
       let group = groups.get(id);

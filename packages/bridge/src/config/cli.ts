@@ -30,6 +30,7 @@ export function buildCli(handlers: CliHandlers, options: BuildCliOptions = {}): 
     .configureHelp({ helpWidth: 120 })
     .showHelpAfterError();
   if (options.version !== undefined) program.version(options.version);
+  program.addHelpText('after', settingsOverview());
 
   const run = program
     .command('run')
@@ -70,6 +71,20 @@ export function buildCli(handlers: CliHandlers, options: BuildCliOptions = {}): 
 export function settingHelpLine(spec: SettingSpec): string {
   const variables = [spec.env, ...spec.fallbackEnv].join(', ');
   return `${spec.description} (env: ${variables}; default: ${spec.defaultText})`;
+}
+
+/**
+ * The top-level help's list of every setting: its config-file key and its variable, pointing to `run --help` for
+ * the flags, descriptions and defaults.
+ */
+function settingsOverview(): string {
+  const width = Math.max(...SETTINGS.map((spec) => spec.path.length));
+  return [
+    '',
+    `Settings of 'run' (config-file key, then environment variable; 'temporal-kafka-bridge run --help' shows the`,
+    `flags, what each does and its default). The config file is JSON, named by --config or ${CONFIG_FILE_ENV}.`,
+    ...SETTINGS.map((spec) => `  ${spec.path.padEnd(width)}  ${[spec.env, ...spec.fallbackEnv].join(', ')}`),
+  ].join('\n');
 }
 
 function settingOption(spec: SettingSpec): Option {

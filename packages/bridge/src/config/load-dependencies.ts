@@ -45,10 +45,14 @@ export interface LoadDependenciesIo {
  * @throws ConfigError naming the setting when the module or file is missing, does not load or parse, or does not
  * hold what it should (a DataConverter; a map of valid Avro schemas)
  */
-export async function loadBridgeDependencies(options: BridgeOptions, io: LoadDependenciesIo = {}): Promise<LoadedBridgeDependencies> {
+export async function loadBridgeDependencies(
+  options: BridgeOptions,
+  io: LoadDependenciesIo = {},
+): Promise<LoadedBridgeDependencies> {
   const loaded: LoadedBridgeDependencies = {};
   const { dataConverterModule } = options.temporal;
-  if (dataConverterModule !== undefined) loaded.dataConverter = await loadDataConverterModule(dataConverterModule, io.cwd);
+  if (dataConverterModule !== undefined)
+    loaded.dataConverter = await loadDataConverterModule(dataConverterModule, io.cwd);
   const { resultSchemas } = options.processing;
   if (resultSchemas !== undefined) loaded.resultSchemas = loadResultSchemas(resultSchemas, io);
   return loaded;
@@ -89,7 +93,9 @@ export async function loadDataConverterModule(specifier: string, cwd: string = p
 
   const candidate = pickExport(namespace);
   if (candidate === undefined) {
-    return fail('must export a Temporal DataConverter as `dataConverter` or as its default export, but exports neither');
+    return fail(
+      'must export a Temporal DataConverter as `dataConverter` or as its default export, but exports neither',
+    );
   }
   const problem = dataConverterProblem(candidate);
   if (problem !== undefined) return fail(`must export a Temporal DataConverter, but its export ${problem}`);
@@ -99,7 +105,10 @@ export async function loadDataConverterModule(specifier: string, cwd: string = p
     try {
       loadDataConverter(converter);
     } catch (cause) {
-      return fail(`exports a DataConverter that does not load: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+      return fail(
+        `exports a DataConverter that does not load: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause,
+      );
     }
   }
   return converter;
@@ -140,7 +149,9 @@ export function loadResultSchemas(filePath: string, io: LoadDependenciesIo = {})
   for (const [activityType, schema] of Object.entries(parsed as Record<string, unknown>)) {
     const normalized = typeof schema === 'string' ? { type: schema } : schema;
     if (typeof normalized !== 'object' || normalized === null) {
-      return fail(`maps activity type ${JSON.stringify(activityType)} to ${JSON.stringify(schema)}, which is not an Avro schema`);
+      return fail(
+        `maps activity type ${JSON.stringify(activityType)} to ${JSON.stringify(schema)}, which is not an Avro schema`,
+      );
     }
     try {
       avro.Type.forSchema(normalized as avro.Schema);
@@ -175,7 +186,8 @@ function pickExport(namespace: unknown): unknown {
 
 /** What makes `value` not a DataConverter, or undefined when it is one. */
 function dataConverterProblem(value: unknown): string | undefined {
-  if (!isRecord(value)) return `is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, not an object`;
+  if (!isRecord(value))
+    return `is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, not an object`;
   const unknown = Object.keys(value).filter((key) => !DATA_CONVERTER_KEYS.has(key));
   if (unknown.length > 0) {
     return `has unknown key(s) ${unknown.join(', ')} (a DataConverter has payloadConverterPath, failureConverterPath, payloadCodecs)`;
@@ -187,7 +199,8 @@ function dataConverterProblem(value: unknown): string | undefined {
   if (codecs !== undefined) {
     if (!Array.isArray(codecs)) return 'has payloadCodecs that is not an array';
     const bad = codecs.findIndex(
-      (codec: unknown) => !isRecord(codec) || typeof codec['encode'] !== 'function' || typeof codec['decode'] !== 'function',
+      (codec: unknown) =>
+        !isRecord(codec) || typeof codec['encode'] !== 'function' || typeof codec['decode'] !== 'function',
     );
     if (bad >= 0) return `has payloadCodecs[${bad}] without encode() and decode() methods`;
   }

@@ -33,10 +33,16 @@ export function readTlsFile(setting: TlsFileSetting, filePath: string, readFile:
     content = readFile(filePath);
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code ?? String(cause);
-    throw new ConfigError(setting, filePath, `${name} cannot be read, got ${JSON.stringify(filePath)} (${reason})`, { cause });
+    throw new ConfigError(setting, filePath, `${name} cannot be read, got ${JSON.stringify(filePath)} (${reason})`, {
+      cause,
+    });
   }
   if (!content.toString('latin1').includes('-----BEGIN ')) {
-    throw new ConfigError(setting, filePath, `${name} must be a PEM file (-----BEGIN ...), got ${JSON.stringify(filePath)}`);
+    throw new ConfigError(
+      setting,
+      filePath,
+      `${name} must be a PEM file (-----BEGIN ...), got ${JSON.stringify(filePath)}`,
+    );
   }
   return content;
 }

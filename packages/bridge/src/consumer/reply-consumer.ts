@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetryAbortedError } from '../errors';
@@ -31,8 +32,11 @@ export class ReplyConsumer {
   private readonly tracker = new OffsetTracker();
   private readonly scheduler: KeyOrderedScheduler;
   private readonly abort = new AbortController();
+  /** Resolves on abort; one promise for all batches, so waiting on it adds no listener per batch. */
+  private readonly aborted: Promise<void>;
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     kafka: Kafka,
@@ -47,6 +51,9 @@ export class ReplyConsumer {
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });
+    // Every partition's batch may wait on the scheduler with this signal at once.
+    setMaxListeners(1000, this.abort.signal);
+    this.aborted = new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     this.scheduler = new KeyOrderedScheduler({
       maxInFlight: options.maxInFlight,
       onTaskError: (err, key) => {
@@ -85,20 +92,29 @@ export class ReplyConsumer {
   }
 
   /**
-   * Stops fetching, lets in-flight records finish for up to `drainTimeoutMs` (then aborts their retries, leaving
-   * them uncommitted for the next owner), commits what finished and leaves the group.
+   * Stops taking new records, lets in-flight ones finish for up to `drainTimeoutMs` (then aborts their retries,
+   * leaving them uncommitted for the next owner), commits what finished and leaves the group.
    */
   async stop(drainTimeoutMs: number): Promise<void> {
-    const drained = this.scheduler.drain();
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), drainTimeoutMs).unref());
-    if ((await Promise.race([drained.then(() => 'drained' as const), timeout])) === 'timeout') {
+    this.stopping = true;
+    const deadline = Date.now() + drainTimeoutMs;
+    if (!(await this.drainedBefore(deadline))) {
       this.log.warn({ inFlight: this.scheduler.inFlight }, 'drain timeout: aborting unfinished records (they stay uncommitted)');
+      this.abort.abort();
+      // Aborted retries end at once; a Temporal call already on the wire still gets its answer, which counts.
+      await this.drainedBefore(Date.now() + 10_000);
     }
     this.abort.abort();
-    await this.consumer.stop();
     clearInterval(this.commitTimer);
+    // Before consumer.stop(): kafkajs drops its group membership there, and a later commit would be lost.
     await this.commitFinished();
+    await this.consumer.stop();
     await this.consumer.disconnect();
+  }
+
+  private async drainedBefore(deadline: number): Promise<boolean> {
+    const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref());
+    return Promise.race([this.scheduler.drain().then(() => true as const), timeout]);
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -107,7 +123,7 @@ export class ReplyConsumer {
     const beat = setInterval(() => heartbeat().catch(() => undefined), 1000);
     try {
       for (const message of batch.messages) {
-        if (!isRunning() || isStale() || this.abort.signal.aborted) break;
+        if (!isRunning() || isStale() || this.stopping) break;
         const record = { topic, partition, offset: message.offset };
         this.tracker.start(topic, partition, message.offset);
         // Records without a key are independent of each other.
@@ -123,7 +139,7 @@ export class ReplyConsumer {
         this.options.onInFlight?.(this.scheduler.inFlight);
         resolveOffset(message.offset);
       }
-      await Promise.race([this.tracker.settled(topic, partition), aborted(this.abort.signal)]);
+      await Promise.race([this.tracker.settled(topic, partition), this.aborted]);
       await this.commitFinished();
       this.options.onLag?.(topic, partition, Number(batch.offsetLag()));
       await heartbeat().catch(() => undefined);
@@ -148,11 +164,4 @@ export class ReplyConsumer {
     });
     return this.committing;
   }
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
 }

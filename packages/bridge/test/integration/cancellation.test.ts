@@ -138,7 +138,8 @@ describe('a cancelled activity that waits on a reply without heartbeating is tol
     await service.taskOf(handle.workflowId);
     await waitUntil(
       'the watcher to follow the open request',
-      async () => /tkb_cancel_watch_tracked 1\b/.test(await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text()),
+      async () =>
+        /tkb_cancel_watch_tracked 1\b/.test(await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text()),
       { timeoutMs: 10_000, intervalMs: 100 },
     );
     await bridge.stop();

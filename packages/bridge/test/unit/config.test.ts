@@ -274,6 +274,46 @@ describe('the CLI', () => {
     expect(flat).toContain('TKB_CONFIG');
   });
 
+  it('documents the data converter module and the result schemas file with their flags and variables', () => {
+    const program = buildCli({ run: async () => undefined }, { env: {} });
+    const flat = (program.commands.find((command) => command.name() === 'run')?.helpInformation() ?? '').replace(/\s+/g, ' ');
+    expect(flat).toContain('--temporal-data-converter-module <value>');
+    expect(flat).toContain('TKB_TEMPORAL_DATA_CONVERTER_MODULE');
+    expect(flat).toContain('--processing-result-schemas <value>');
+    expect(flat).toContain('TKB_PROCESSING_RESULT_SCHEMAS');
+  });
+
+  it('lists every setting in the top-level --help with its config-file key and variable', () => {
+    const program = buildCli({ run: async () => undefined }, { env: {} });
+    let help = '';
+    program.configureOutput({ writeOut: (text) => void (help += text) });
+    program.outputHelp();
+    expect(help).toContain("'temporal-kafka-bridge run --help'");
+    expect(help).toContain('TKB_CONFIG');
+    for (const spec of SETTINGS) {
+      expect(help).toMatch(new RegExp(`^ +${spec.path.replace(/\./g, '\\.')} +${spec.env}\\b`, 'm'));
+    }
+  });
+
+  it('passes the data converter module and result schemas paths from flags, variables and the file', async () => {
+    const fromFlags = await runCli(
+      ['--kafka-brokers', 'a:1', '--kafka-response-topics', 'r', '--temporal-data-converter-module', './converter.js'],
+      { TKB_PROCESSING_RESULT_SCHEMAS: '/etc/tkb/result-schemas.json' },
+    );
+    expect(fromFlags.temporal.dataConverterModule).toBe('./converter.js');
+    expect(fromFlags.processing.resultSchemas).toBe('/etc/tkb/result-schemas.json');
+    const fromFile = loadBridgeOptions({
+      env: {},
+      configPath: '/etc/tkb.json',
+      readFile: () => JSON.stringify({ ...minimal, temporal: { dataConverterModule: '@acme/converter' } }),
+    });
+    expect(fromFile.temporal.dataConverterModule).toBe('@acme/converter');
+    expect(compileBridgeOptions(minimal).temporal).not.toHaveProperty('dataConverterModule');
+    expect(configError(() => compileBridgeOptions({ ...minimal, processing: { resultSchemas: '' } })).message).toBe(
+      'processing.resultSchemas (--processing-result-schemas / TKB_PROCESSING_RESULT_SCHEMAS) must not be empty, got ""',
+    );
+  });
+
   it('shows in help the same defaults that compileBridgeOptions applies', () => {
     const defaults = defaultBridgeOptions();
     for (const spec of SETTINGS) {
@@ -303,7 +343,12 @@ describe('the CLI', () => {
         ssl: { caPath: '/a', certPath: '/b', keyPath: '/c' },
         sasl: { mechanism: 'plain', username: 'u', password: 'p' },
       },
-      temporal: { apiKey: 'k', tls: { serverRootCaCertPath: '/a', clientCertPath: '/b', clientKeyPath: '/c', serverNameOverride: 'x' } },
+      temporal: {
+        apiKey: 'k',
+        tls: { serverRootCaCertPath: '/a', clientCertPath: '/b', clientKeyPath: '/c', serverNameOverride: 'x' },
+        dataConverterModule: './converter.js',
+      },
+      processing: { resultSchemas: './schemas.json' },
       grpcHealth: { port: 9090 },
     });
     for (const path of leaves(full, '')) expect(findSetting(path), path).toBeDefined();

@@ -8,6 +8,7 @@ import {
 } from '@temporal-kafka-bridge/activity-kit';
 import { createTopic, testKafka, uniqueName, waitUntil, type ServerAddresses } from '@temporal-kafka-bridge/test-harness';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { Bridge, compileBridgeOptions, type BridgeDependencies, type BridgeOptionsInput } from '../../../src';
@@ -67,8 +68,11 @@ export class BridgeWorld {
     return world;
   }
 
-  /** Starts the worker whose activity publishes requests through activity-kit. */
-  async startWorker(): Promise<void> {
+  /**
+   * Starts the worker whose activity publishes requests through activity-kit; `dataConverter` (payload codecs…)
+   * is the worker's, as a user would configure it.
+   */
+  async startWorker(dataConverter?: DataConverter): Promise<void> {
     this.kit = new KafkaActivityKit({
       kafka: { brokers: this.servers.kafkaBrokers },
       requestTopic: this.requestTopic,
@@ -83,6 +87,7 @@ export class BridgeWorld {
       taskQueue: this.taskQueue,
       workflowsPath: path.join(__dirname, 'workflows.ts'),
       activities: { approveExpense: kit.defineActivity<Expense, unknown>({ key: (e) => e.id }) },
+      ...(dataConverter === undefined ? {} : { dataConverter }),
     });
     this.worker = { shutdown: () => worker.shutdown(), running: worker.run(), connection };
   }

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -24,6 +25,8 @@ export interface FailureSeen {
 
 const { approveExpense } = proxyActivities<{ approveExpense(e: Expense): Promise<Decision> }>({
   startToCloseTimeout: '5m',
+  // Explicit: SDK 1.24 sends an unset cancellation type as TRY_CANCEL, whatever its docs say.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '200ms', backoffCoefficient: 1, maximumAttempts: 2 },
 });
 

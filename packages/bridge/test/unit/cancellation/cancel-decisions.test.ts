@@ -26,7 +26,10 @@ function pending(activityId: string, state: number, attempt = 1, paused = false)
   return { activityId, attempt, state, paused };
 }
 function open(...pendingActivities: PendingActivity[]): DescribedWorkflow {
-  return { kind: 'open', pendingActivities };
+  return { kind: 'found', closed: false, pendingActivities };
+}
+function closed(...pendingActivities: PendingActivity[]): DescribedWorkflow {
+  return { kind: 'found', closed: true, pendingActivities };
 }
 
 describe('decideCancelNotices', () => {
@@ -87,10 +90,30 @@ describe('decideCancelNotices', () => {
     expect(decision.notify).toEqual([]);
   });
 
-  it('stops watching every attempt of a workflow that is closed or not found, without notices', () => {
+  it('stops watching every attempt of a workflow that is not found, without notices', () => {
     const attempts = [watched('1'), watched('2', 3)];
-    expect(decideCancelNotices(attempts, { kind: 'closed' })).toEqual({ notify: [], untrack: attempts });
     expect(decideCancelNotices(attempts, { kind: 'not-found' })).toEqual({ notify: [], untrack: attempts });
+  });
+
+  it('stops watching the attempts of a closed workflow that need no notice', () => {
+    const [started, gone] = [watched('started'), watched('gone')];
+    expect(decideCancelNotices([started, gone], closed(pending('started', STARTED)))).toEqual({
+      notify: [],
+      untrack: [started, gone],
+    });
+  });
+
+  it('still notifies an attempt left CANCEL_REQUESTED by a workflow that closed without waiting (TRY_CANCEL), then stops watching it', () => {
+    const a = watched('1');
+    expect(decideCancelNotices([a], closed(pending('1', CANCEL_REQUESTED)))).toEqual({
+      notify: [{ attempt: a, reason: 'CANCEL_REQUESTED' }],
+      untrack: [],
+    });
+    const notified = watched('1', 1, true);
+    expect(decideCancelNotices([notified], closed(pending('1', CANCEL_REQUESTED)))).toEqual({
+      notify: [],
+      untrack: [notified],
+    });
   });
 });
 
@@ -107,9 +130,12 @@ describe('describedWorkflowOf', () => {
     ).toEqual(open(pending('1', CANCEL_REQUESTED, 2), { activityId: '2', attempt: 0, state: 0, paused: false }));
   });
 
-  it('reports completed, cancelled and continued-as-new workflows as closed', () => {
+  it('reports completed, cancelled and continued-as-new workflows as closed, keeping their pending activities', () => {
+    const leftOver = { activityId: '1', attempt: 1, state: CANCEL_REQUESTED, paused: false };
     for (const status of [COMPLETED, CANCELED, CONTINUED_AS_NEW]) {
-      expect(describedWorkflowOf({ workflowExecutionInfo: { status }, pendingActivities: [] })).toEqual({ kind: 'closed' });
+      expect(describedWorkflowOf({ workflowExecutionInfo: { status }, pendingActivities: [leftOver] })).toEqual(
+        closed(leftOver),
+      );
     }
   });
 });

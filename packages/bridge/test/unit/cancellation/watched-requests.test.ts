@@ -87,7 +87,9 @@ describe('WatchedRequests', () => {
     watched.read(at(0, 1), { kind: 'request', request: request({ activityId: 'moved' }), key: null });
     watched.keepOnly({ [T]: [0] });
     expect(watched.byWorkflow()[0]?.requests.map((r) => r.activityId)).toEqual(['kept']);
-    expect(watched.read(at(0, 1), { kind: 'request', request: request({ activityId: 'moved' }), key: null })).toBeDefined();
+    expect(
+      watched.read(at(0, 1), { kind: 'request', request: request({ activityId: 'moved' }), key: null }),
+    ).toBeDefined();
     expect(watched.size).toBe(2);
   });
 });

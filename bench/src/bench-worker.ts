@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { KafkaActivityKit } from '@temporal-kafka-bridge/activity-kit';
+import { NativeConnection, Worker } from '@temporalio/worker';
+
+/**
+ * The benchmark's worker, in a process of its own so its CPU does not count against the route under test.
+ * argv: brokers temporalAddress namespace taskQueue requestTopic replyTopic
+ */
+async function main(): Promise<void> {
+  const [brokers, address, namespace, taskQueue, requestTopic, replyTopic] = process.argv.slice(2) as string[];
+  const kit = new KafkaActivityKit({ kafka: { brokers: brokers!.split(',') }, requestTopic: requestTopic!, replyTopic: replyTopic! });
+  await kit.connect();
+  const connection = await NativeConnection.connect({ address: address! });
+  const worker = await Worker.create({
+    connection,
+    namespace: namespace!,
+    taskQueue: taskQueue!,
+    workflowsPath: path.join(__dirname, process.env.BENCH_WORKFLOWS ?? 'workflows.js'),
+    activities: { approve: kit.defineActivity<number, unknown>() },
+    maxConcurrentActivityTaskExecutions: 500,
+    maxConcurrentWorkflowTaskExecutions: 200,
+  });
+  process.once('SIGTERM', () => worker.shutdown());
+  process.send?.('ready');
+  await worker.run();
+  await kit.close();
+  await connection.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
