@@ -169,7 +169,7 @@ class Bench {
     const seconds = (performance.now() - started) / 1000;
     const cpu = cpuMicros(child.pid!) - cpuBefore;
     const rss = peakRssMb(child.pid!);
-    const buckets = parseHistogram(await metrics(), 'tkb_reply_latency_seconds');
+    const buckets = parseHistogram(await metrics(), 'tkb_reply_latency_seconds', 'outcome="completed"');
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
     return {
@@ -198,7 +198,8 @@ class Bench {
     let rss = 0;
     const sampler = setInterval(() => {
       try {
-        rss = peakRssMb(child.pid!);
+        const sample = peakRssMb(child.pid!);
+        if (Number.isFinite(sample)) rss = sample;
       } catch {
         // exited
       }

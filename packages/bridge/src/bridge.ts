@@ -176,8 +176,9 @@ export class Bridge {
   private processorEvents(): ProcessorEvents {
     const { metrics, health, log } = this;
     return {
-      outcome: (kind) => {
+      outcome: (kind, latencyMs) => {
         metrics.recordsTotal.inc({ outcome: kind });
+        metrics.replyLatency.observe({ outcome: kind }, Math.max(0, latencyMs) / 1000);
         health.setReady('temporal', 'ok');
       },
       deadLettered: (errorClass) => {

@@ -21,7 +21,8 @@ import type { FinishDisposition } from './offset-tracker';
 
 /** What the processor reports, for metrics and readiness. */
 export interface ProcessorEvents {
-  outcome(kind: ActivityTaskResponse['outcome']['kind']): void;
+  /** A reply became its Temporal call, `latencyMs` after the responder stamped it (`respondedTime`). */
+  outcome(kind: ActivityTaskResponse['outcome']['kind'], latencyMs: number): void;
   deadLettered(errorClass: string): void;
   stale(reason: StaleReason): void;
   /** A Temporal call failed transiently and will be retried after `delayMs`. */
@@ -123,7 +124,7 @@ export class RecordProcessor {
       }
     }, signal);
     if (failedBefore) this.events.recovered();
-    this.events.outcome(response.outcome.kind);
+    this.events.outcome(response.outcome.kind, Date.now() - response.respondedTime.getTime());
     this.log.debug({ record, call: result.call, activityId: result.activityId, token: tokenOf(response) }, 'delivered');
     if (result.stopRequested && this.cancelNotices && response.taskToken) {
       const reason = result.stopRequested;

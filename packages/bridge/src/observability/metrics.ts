@@ -26,6 +26,11 @@ export interface BridgeMetrics {
   readonly inFlight: Gauge;
   /** `tkb_consumer_lag{topic,partition}`: high watermark minus the next offset to process. */
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  /**
+   * `tkb_reply_latency_seconds{outcome}`: from the reply's `respondedTime` (set by the responder) to Temporal's
+   * acknowledgement of the call — the end-to-end delay the bridge adds to a reply, Kafka included.
+   */
+  readonly replyLatency: Histogram<'outcome'>;
 }
 
 /** Options of {@link createBridgeMetrics}. */
@@ -93,8 +98,17 @@ export function createBridgeMetrics(options: CreateBridgeMetricsOptions = {}): B
     registers: [registry],
   });
 
+  const replyLatency = new Histogram({
+    name: 'tkb_reply_latency_seconds',
+    help: "Seconds from a reply's respondedTime to Temporal's acknowledgement of the call it became",
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  });
+
   return {
     registry,
+    replyLatency,
     recordsTotal,
     temporalCallDuration,
     temporalRetriesTotal,
