@@ -141,7 +141,10 @@ class Bench {
   async bridge(level: string, tokens: ActivityTaskRequest[], pacePerSec?: number): Promise<Figures> {
     const httpPort = await freePort();
     const log = fs.openSync(path.join(__dirname, '..', 'results', `bridge-${level}.log`), 'w');
+    // BENCH_BRIDGE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the bridge under load.
+    const nodeArgs = process.env.BENCH_BRIDGE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const child = spawn(process.execPath, [
+      ...nodeArgs,
       BRIDGE_CLI, 'run',
       '--kafka-brokers', this.brokers.join(','),
       '--kafka-group-id', uniqueName('bench-bridge'),

@@ -125,7 +125,10 @@ export class RecordProcessor {
     }, signal);
     if (failedBefore) this.events.recovered();
     this.events.outcome(response.outcome.kind, Date.now() - response.respondedTime.getTime());
-    this.log.debug({ record, call: result.call, activityId: result.activityId, token: tokenOf(response) }, 'delivered');
+    // Guarded: the token digest is a sha256 per record, wasted when debug logging is off.
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ record, call: result.call, activityId: result.activityId, token: tokenOf(response) }, 'delivered');
+    }
     if (result.stopRequested && this.cancelNotices && response.taskToken) {
       const reason = result.stopRequested;
       const taskToken = response.taskToken;

@@ -84,6 +84,9 @@ export class HealthState {
     if (!this.components.has(component)) {
       throw new RangeError(`Unknown health component ${JSON.stringify(component)}; known: ${this.componentNames.join(', ')}`);
     }
+    const current = this.components.get(component);
+    // The hot path reports "ready" after every delivered record; only a change is news to listeners.
+    if (current?.ready === health.ready && current.detail === health.detail) return;
     this.components.set(component, health);
     this.notify();
   }
