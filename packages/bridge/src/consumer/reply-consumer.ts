@@ -23,9 +23,9 @@ export interface ReplyConsumerOptions {
 
 /**
  * Consumes the response topics in a consumer group and runs every record through the processor: records of one
- * key in order, different keys concurrently (bounded by `maxInFlight`). An offset is committed only once every
- * record below it has finished. A batch is not left before all of its records finished, which is what makes a
- * rebalance or shutdown drain the partition before giving it up.
+ * key in order, different keys concurrently (bounded by `maxInFlight`), batches pipelined. An offset is committed
+ * (every second, and when stopping or rebalancing) only once every record below it has finished. Shutdown and
+ * rebalances noticed in a batch drain in-flight records and commit them before the partitions are given up.
  */
 export class ReplyConsumer {
   private readonly consumer: Consumer;
@@ -37,6 +37,7 @@ export class ReplyConsumer {
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
+  private readonly partitionsSeen = new Set<string>();
 
   constructor(
     kafka: Kafka,
@@ -68,6 +69,13 @@ export class ReplyConsumer {
     this.consumer.on(this.consumer.events.DISCONNECT, () => readyChange(false, 'disconnected'));
     this.consumer.on(this.consumer.events.REBALANCING, () => readyChange(false, 'rebalancing'));
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      // After a rebalance kafkajs resumes each partition from its committed offset: start the ledgers afresh.
+      // Records still in flight finish without committing; re-delivered, Temporal answers them "not found".
+      for (const entry of this.partitionsSeen) {
+        const [partition, topic] = entry.split('\u0000') as [string, string];
+        this.tracker.forget(topic, Number(partition));
+      }
+      this.partitionsSeen.clear();
       readyChange(true, `member of ${options.groupId}`);
       this.log.info({ memberAssignment: payload.memberAssignment }, 'joined consumer group');
     });
@@ -117,15 +125,32 @@ export class ReplyConsumer {
     return Promise.race([this.scheduler.drain().then(() => true as const), timeout]);
   }
 
+  /**
+   * Hands the batch's records to the scheduler and returns without waiting for them: kafkajs fetches the next
+   * batches of all partitions only after every batch of the previous fetch returned, so waiting here would hold
+   * every partition to its slowest record. The scheduler's in-flight bound is the backpressure (submit waits).
+   * When the closing heartbeat says the group is rebalancing, in-flight records are drained and committed before
+   * kafkajs gives the partitions up.
+   */
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
-    // Keep the group membership alive while a long batch waits on Temporal.
-    const beat = setInterval(() => heartbeat().catch(() => undefined), 1000);
+    let rebalancing = false;
+    const beat = async (): Promise<void> => {
+      try {
+        await heartbeat();
+      } catch (err) {
+        if (isRebalanceError(err)) rebalancing = true;
+        else throw err;
+      }
+    };
+    // Keep the group membership alive while submit waits for a free slot (e.g. Temporal is down).
+    const timer = setInterval(() => beat().catch(() => undefined), 1000);
     try {
       for (const message of batch.messages) {
-        if (!isRunning() || isStale() || this.stopping) break;
+        if (!isRunning() || isStale() || this.stopping || rebalancing) break;
         const record = { topic, partition, offset: message.offset };
         this.tracker.start(topic, partition, message.offset);
+        this.partitionsSeen.add(`${partition}\u0000${topic}`);
         // Records without a key are independent of each other.
         const key = `${topic}/${partition}/${message.key ? message.key.toString('base64') : `#${message.offset}`}`;
         await this.scheduler.submit(
@@ -139,12 +164,16 @@ export class ReplyConsumer {
         this.options.onInFlight?.(this.scheduler.inFlight);
         resolveOffset(message.offset);
       }
-      await Promise.race([this.tracker.settled(topic, partition), this.aborted]);
-      await this.commitFinished();
       this.options.onLag?.(topic, partition, Number(batch.offsetLag()));
-      await heartbeat().catch(() => undefined);
+      await beat();
+      if (rebalancing) {
+        this.log.info({ inFlight: this.scheduler.inFlight }, 'group is rebalancing: draining in-flight records');
+        await this.drainedBefore(Date.now() + this.options.sessionTimeoutMs / 2);
+        await this.commitFinished();
+        await heartbeat(); // rethrows the rebalance error, so kafkajs re-joins now
+      }
     } finally {
-      clearInterval(beat);
+      clearInterval(timer);
       this.options.onInFlight?.(this.scheduler.inFlight);
     }
   }
@@ -164,4 +193,9 @@ export class ReplyConsumer {
     });
     return this.committing;
   }
+}
+
+function isRebalanceError(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
 }
