@@ -1,4 +1,4 @@
-import type { ActivityTaskResponse, Outcome, Payload } from '@temporal-kafka-bridge/activity-kit';
+import { payloadSize, type ActivityTaskResponse, type Outcome, type Payload } from '@temporal-kafka-bridge/activity-kit';
 import type { FullActivityId } from '@temporalio/client';
 import { ApplicationFailure, RawValue } from '@temporalio/common';
 import type avro from 'avsc';
@@ -52,12 +52,6 @@ const CALL: Record<Outcome['kind'], TemporalCall> = {
   heartbeat: 'heartbeat',
   canceled: 'reportCancellation',
 };
-
-function payloadBytes(payload: Payload): number {
-  let size = payload.data.length;
-  for (const [key, value] of Object.entries(payload.metadata)) size += key.length + value.length;
-  return size;
-}
 
 function raw(payload: Payload): RawValue {
   return RawValue.fromPayload({ metadata: payload.metadata, data: payload.data });
@@ -186,7 +180,7 @@ export class CompletionDispatcher {
   private checkSizes(outcome: Outcome, target: Target, record: RecordCoordinates | undefined): void {
     const payloads =
       outcome.kind === 'completed' ? (outcome.result ? [outcome.result] : []) : outcome.details;
-    const size = payloads.reduce((sum, p) => sum + payloadBytes(p), 0);
+    const size = payloads.reduce((sum, p) => sum + payloadSize(p), 0);
     if (size > this.options.maxPayloadBytes) {
       throw new PayloadTooLargeError(size, this.options.maxPayloadBytes, { record });
     }
