@@ -114,8 +114,9 @@ export class PendingCancelWatcher {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
     await this.loop;
-    await this.consumer.stop();
+    // Before consumer.stop(): kafkajs drops its group membership there, and a later commit would be lost.
     await this.commit();
+    await this.consumer.stop();
     await this.consumer.disconnect();
   }
 

@@ -192,6 +192,11 @@ export class OffsetTracker {
     return this.ledger(topic, partition, false)?.settled() ?? Promise.resolve();
   }
 
+  /** Highest offset started on the partition since it was last forgotten, or -1 if none. */
+  lastStarted(topic: string, partition: number): number {
+    return this.ledger(topic, partition, false)?.lastStarted ?? -1;
+  }
+
   /** Counters of started and finished records, by disposition. */
   stats(): OffsetTrackerStats {
     return { ...this.counts };

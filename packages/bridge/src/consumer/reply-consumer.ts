@@ -19,6 +19,8 @@ export interface ReplyConsumerOptions {
   onInFlight?: (count: number) => void;
   /** Told when the consumer joins its group (ready) or crashes / disconnects (not ready, with why). */
   onReadyChange?: (ready: boolean, detail: string) => void;
+  /** Told when kafkajs gave up and will not restart the consumer: the process must be restarted. */
+  onFatal?: (reason: string) => void;
 }
 
 /**
@@ -38,6 +40,7 @@ export class ReplyConsumer {
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly partitionsSeen = new Set<string>();
+  private readonly assigned = new Set<string>();
 
   constructor(
     kafka: Kafka,
@@ -65,17 +68,24 @@ export class ReplyConsumer {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       readyChange(false, `consumer crashed: ${payload.error.message}${payload.restart ? ' (restarting)' : ''}`);
       this.log.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed');
+      if (!payload.restart) options.onFatal?.(`kafka consumer stopped for good: ${payload.error.message}`);
     });
     this.consumer.on(this.consumer.events.DISCONNECT, () => readyChange(false, 'disconnected'));
     this.consumer.on(this.consumer.events.REBALANCING, () => readyChange(false, 'rebalancing'));
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      // After a rebalance kafkajs resumes each partition from its committed offset: start the ledgers afresh.
-      // Records still in flight finish without committing; re-delivered, Temporal answers them "not found".
-      for (const entry of this.partitionsSeen) {
-        const [partition, topic] = entry.split('\u0000') as [string, string];
-        this.tracker.forget(topic, Number(partition));
+      // Ledgers of partitions still ours are kept: kafkajs may go on fetching them from where it was (a rejoin
+      // from inside a fetch), so forgetting them could commit past records still in flight. Revoked ones go;
+      // their late finishes are ignored and their records re-delivered to the new owner.
+      this.assigned.clear();
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) this.assigned.add(partitionKey(topic, partition));
       }
-      this.partitionsSeen.clear();
+      for (const entry of this.partitionsSeen) {
+        if (this.assigned.has(entry)) continue;
+        const [topic, partition] = splitPartitionKey(entry);
+        this.tracker.forget(topic, partition);
+        this.partitionsSeen.delete(entry);
+      }
       readyChange(true, `member of ${options.groupId}`);
       this.log.info({ memberAssignment: payload.memberAssignment }, 'joined consumer group');
     });
@@ -134,6 +144,12 @@ export class ReplyConsumer {
    */
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
+    if (this.stopping) {
+      // Nothing new while draining; waiting here keeps kafkajs from re-fetching this batch in a tight loop.
+      await this.aborted;
+      return;
+    }
+    const partitionId = partitionKey(topic, partition);
     let rebalancing = false;
     const beat = async (): Promise<void> => {
       try {
@@ -147,10 +163,16 @@ export class ReplyConsumer {
     const timer = setInterval(() => beat().catch(() => undefined), 1000);
     try {
       for (const message of batch.messages) {
-        if (!isRunning() || isStale() || this.stopping || rebalancing) break;
+        if (!isRunning() || isStale() || this.stopping || rebalancing || !this.assigned.has(partitionId)) break;
+        // A re-delivery of a record already started (a rejoin resumed from the committed offset): its first copy
+        // finishes in the same ledger, which then commits past it.
+        if (Number(message.offset) <= this.tracker.lastStarted(topic, partition)) {
+          resolveOffset(message.offset);
+          continue;
+        }
         const record = { topic, partition, offset: message.offset };
         this.tracker.start(topic, partition, message.offset);
-        this.partitionsSeen.add(`${partition}\u0000${topic}`);
+        this.partitionsSeen.add(partitionId);
         // Records without a key are independent of each other.
         const key = `${topic}/${partition}/${message.key ? message.key.toString('base64') : `#${message.offset}`}`;
         await this.scheduler.submit(
@@ -181,7 +203,8 @@ export class ReplyConsumer {
   /** Commits, per partition, the offset after the longest finished prefix. Serialised: one commit at a time. */
   private commitFinished(): Promise<void> {
     this.committing = this.committing.then(async () => {
-      const offsets = this.tracker.allCommittable();
+      // Only partitions still ours: committing for a revoked one would overwrite its new owner's progress.
+      const offsets = this.tracker.allCommittable().filter((o) => this.assigned.has(partitionKey(o.topic, o.partition)));
       if (offsets.length === 0) return;
       try {
         await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
@@ -198,4 +221,13 @@ export class ReplyConsumer {
 function isRebalanceError(err: unknown): boolean {
   const type = (err as { type?: unknown } | null)?.type;
   return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${partition}\u0000${topic}`;
+}
+
+function splitPartitionKey(key: string): [string, number] {
+  const at = key.indexOf('\u0000');
+  return [key.slice(at + 1), Number(key.slice(0, at))];
 }

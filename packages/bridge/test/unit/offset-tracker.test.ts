@@ -205,3 +205,17 @@ describe('OffsetTracker', () => {
     }
   });
 });
+
+describe('OffsetTracker.lastStarted', () => {
+  it('tells the highest offset started on a partition, so a re-delivered record can be recognised, and -1 after forget', () => {
+    const tracker = new OffsetTracker();
+    expect(tracker.lastStarted('t', 0)).toBe(-1);
+    tracker.start('t', 0, '5');
+    tracker.start('t', 0, '9');
+    tracker.finish('t', 0, '5');
+    expect(tracker.lastStarted('t', 0)).toBe(9);
+    expect(tracker.lastStarted('t', 1)).toBe(-1);
+    tracker.forget('t', 0);
+    expect(tracker.lastStarted('t', 0)).toBe(-1);
+  });
+});

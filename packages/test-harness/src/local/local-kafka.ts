@@ -7,6 +7,7 @@ import { ManagedProcess } from '../managed-process';
 import { waitForKafka } from '../readiness';
 import type { KafkaServer } from '../servers';
 import { installKafka, type KafkaInstallation } from './kafka-installer';
+import { logOffset, PORT_CONFLICT_ATTEMPTS, portTakenSince } from './port-conflict';
 import { runCommand } from './run-command';
 
 export interface LocalKafkaOptions {
@@ -100,9 +101,28 @@ export class LocalKafka implements KafkaServer {
 
   /** Installs (first run), formats storage and starts the broker; later calls restart it on the same ports. */
   async start(): Promise<void> {
-    if (!this.process) await this.prepare();
+    // Only the first start may move to new ports: a restart must keep the address clients know.
+    const firstStart = !this.process;
+    for (let attempt = 1; ; attempt++) {
+      if (!this.process) {
+        await this.prepare();
+        this.process = this.newProcess();
+      }
+      const offset = logOffset(this.logPath);
+      try {
+        await this.launch(this.process);
+        return;
+      } catch (err) {
+        if (!firstStart || attempt >= PORT_CONFLICT_ATTEMPTS || !portTakenSince(this.logPath, offset)) throw err;
+        this.process = undefined;
+        fs.rmSync(path.join(this.options.workDir, 'data'), { recursive: true, force: true });
+      }
+    }
+  }
+
+  private newProcess(): ManagedProcess {
     const installation = this.installation!;
-    const proc = (this.process ??= new ManagedProcess({
+    return new ManagedProcess({
       command: javaExecutable(),
       args: [
         '-Xms256m',
@@ -117,7 +137,10 @@ export class LocalKafka implements KafkaServer {
         this.configPath,
       ],
       logPath: this.logPath,
-    }));
+    });
+  }
+
+  private async launch(proc: ManagedProcess): Promise<void> {
     proc.start();
     try {
       await waitForKafka(this.brokers, {
