@@ -8,7 +8,11 @@ import { NativeConnection, Worker } from '@temporalio/worker';
  */
 async function main(): Promise<void> {
   const [brokers, address, namespace, taskQueue, requestTopic, replyTopic] = process.argv.slice(2) as string[];
-  const kit = new KafkaActivityKit({ kafka: { brokers: brokers!.split(',') }, requestTopic: requestTopic!, replyTopic: replyTopic! });
+  const kit = new KafkaActivityKit({
+    kafka: { brokers: brokers!.split(',') },
+    requestTopic: requestTopic!,
+    replyTopic: replyTopic!,
+  });
   await kit.connect();
   const connection = await NativeConnection.connect({ address: address! });
   const worker = await Worker.create({

@@ -2,7 +2,14 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createWireCodec, ReplyPublisher, type ActivityTaskRequest } from '@temporal-kafka-bridge/activity-kit';
-import { createTopic, freePort, startServers, testKafka, uniqueName, waitUntil } from '@temporal-kafka-bridge/test-harness';
+import {
+  createTopic,
+  freePort,
+  startServers,
+  testKafka,
+  uniqueName,
+  waitUntil,
+} from '@temporal-kafka-bridge/test-harness';
 import { Client, Connection } from '@temporalio/client';
 import { cpuMicros, peakRssMb } from './proc-stats';
 import { histogramQuantile, parseHistogram, quantile } from './quantiles';
@@ -28,7 +35,12 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Runs `work` over `items` with at most `concurrency` at once; `pacePerSec` spaces the starts when set. */
-async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>, pacePerSec?: number): Promise<void> {
+async function runPool<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+  pacePerSec?: number,
+): Promise<void> {
   let next = 0;
   const started = Date.now();
   const lanes = Array.from({ length: concurrency }, async () => {
@@ -56,7 +68,11 @@ class Bench {
   replyTopic = '';
   taskQueue = uniqueName('bench');
 
-  constructor(readonly brokers: string[], readonly temporalAddress: string, readonly namespace: string) {}
+  constructor(
+    readonly brokers: string[],
+    readonly temporalAddress: string,
+    readonly namespace: string,
+  ) {}
 
   async setup(): Promise<void> {
     this.requestTopic = await createTopic(this.brokers, { prefix: 'bench-requests', partitions: 8 });
@@ -79,7 +95,12 @@ class Bench {
   async startWorker(replyTopic: string): Promise<void> {
     this.replyTopic = replyTopic;
     this.worker = fork(path.join(__dirname, 'bench-worker.js'), [
-      this.brokers.join(','), this.temporalAddress, this.namespace, this.taskQueue, this.requestTopic, replyTopic,
+      this.brokers.join(','),
+      this.temporalAddress,
+      this.namespace,
+      this.taskQueue,
+      this.requestTopic,
+      replyTopic,
     ]);
     await new Promise<void>((resolve, reject) => {
       this.worker.once('message', () => resolve());
@@ -135,7 +156,12 @@ class Bench {
 
   /** Publishes one Completed reply per token, paced when asked; resolves when all were acknowledged by Kafka. */
   async publishReplies(tokens: ActivityTaskRequest[], pacePerSec?: number): Promise<void> {
-    await runPool(tokens, pacePerSec ? 64 : 128, (request) => this.replies.complete(request, { approved: true }), pacePerSec);
+    await runPool(
+      tokens,
+      pacePerSec ? 64 : 128,
+      (request) => this.replies.complete(request, { approved: true }),
+      pacePerSec,
+    );
   }
 
   async bridge(level: string, tokens: ActivityTaskRequest[], pacePerSec?: number): Promise<Figures> {
@@ -143,23 +169,40 @@ class Bench {
     const log = fs.openSync(path.join(__dirname, '..', 'results', `bridge-${level}.log`), 'w');
     // BENCH_BRIDGE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the bridge under load.
     const nodeArgs = process.env.BENCH_BRIDGE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [
-      ...nodeArgs,
-      BRIDGE_CLI, 'run',
-      '--kafka-brokers', this.brokers.join(','),
-      '--kafka-group-id', uniqueName('bench-bridge'),
-      '--kafka-response-topics', this.replyTopic,
-      '--temporal-address', this.temporalAddress,
-      '--temporal-namespace', this.namespace,
-      '--http-host', '127.0.0.1',
-      '--http-port', String(httpPort),
-      '--log-level', 'warn',
-    ], { stdio: ['ignore', log, log] });
+    const child = spawn(
+      process.execPath,
+      [
+        ...nodeArgs,
+        BRIDGE_CLI,
+        'run',
+        '--kafka-brokers',
+        this.brokers.join(','),
+        '--kafka-group-id',
+        uniqueName('bench-bridge'),
+        '--kafka-response-topics',
+        this.replyTopic,
+        '--temporal-address',
+        this.temporalAddress,
+        '--temporal-namespace',
+        this.namespace,
+        '--http-host',
+        '127.0.0.1',
+        '--http-port',
+        String(httpPort),
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', log, log] },
+    );
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    await waitUntil('the bridge to be ready', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200, {
-      timeoutMs: 60_000,
-      intervalMs: 100,
-    });
+    await waitUntil(
+      'the bridge to be ready',
+      async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      },
+    );
     const completed = async (): Promise<number> =>
       Number(/tkb_records_total\{outcome="completed"\} (\d+)/.exec(await metrics())?.[1] ?? 0);
     const cpuBefore = cpuMicros(child.pid!);
@@ -191,7 +234,14 @@ class Bench {
   async naive(level: string, tokens: ActivityTaskRequest[], pacePerSec?: number): Promise<Figures> {
     const child = fork(
       path.join(__dirname, 'naive-consumer.js'),
-      [this.brokers.join(','), this.replyTopic, uniqueName('naive'), this.temporalAddress, this.namespace, String(tokens.length)],
+      [
+        this.brokers.join(','),
+        this.replyTopic,
+        uniqueName('naive'),
+        this.temporalAddress,
+        this.namespace,
+        String(tokens.length),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
     );
     let output = '';

@@ -25,17 +25,28 @@ async function main(): Promise<void> {
   const servers = await startServers({ dedicated: true });
   const { kafkaBrokers, temporalAddress, temporalNamespace } = servers.addresses();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tkb-soak-'));
-  console.log(`soak: ${ACTIVITIES} activities, bridge SIGKILLed every ${KILL_EVERY_MS} ms; logs in ${logDir}\n${servers.describe()}`);
+  console.log(
+    `soak: ${ACTIVITIES} activities, bridge SIGKILLed every ${KILL_EVERY_MS} ms; logs in ${logDir}\n${servers.describe()}`,
+  );
   const requestTopic = await createTopic(kafkaBrokers, { prefix: 'soak-requests', partitions: 6 });
   const replyTopic = await createTopic(kafkaBrokers, { prefix: 'soak-replies', partitions: 6 });
   const dlqTopic = await createTopic(kafkaBrokers, { prefix: 'soak-dlq' });
   const taskQueue = uniqueName('soak');
   const groupId = uniqueName('soak-bridge');
 
-  const worker = fork(path.join(__dirname, 'bench-worker.js'), [kafkaBrokers.join(','), temporalAddress, temporalNamespace, taskQueue, requestTopic, replyTopic], {
-    env: { ...process.env, BENCH_WORKFLOWS: 'soak-workflows.js' },
-    stdio: ['ignore', fs.openSync(path.join(logDir, 'worker.log'), 'a'), fs.openSync(path.join(logDir, 'worker.log'), 'a'), 'ipc'],
-  });
+  const worker = fork(
+    path.join(__dirname, 'bench-worker.js'),
+    [kafkaBrokers.join(','), temporalAddress, temporalNamespace, taskQueue, requestTopic, replyTopic],
+    {
+      env: { ...process.env, BENCH_WORKFLOWS: 'soak-workflows.js' },
+      stdio: [
+        'ignore',
+        fs.openSync(path.join(logDir, 'worker.log'), 'a'),
+        fs.openSync(path.join(logDir, 'worker.log'), 'a'),
+        'ipc',
+      ],
+    },
+  );
   await new Promise<void>((resolve) => worker.once('message', () => resolve()));
 
   let handled = 0;
@@ -56,22 +67,40 @@ async function main(): Promise<void> {
   let kills = 0;
   const bridgeLog = fs.openSync(path.join(logDir, 'bridge.log'), 'a');
   const startBridge = async (): Promise<void> => {
-    bridge = spawn(process.execPath, [
-      BRIDGE_CLI, 'run',
-      '--kafka-brokers', kafkaBrokers.join(','),
-      '--kafka-group-id', groupId,
-      '--kafka-response-topics', replyTopic,
-      '--kafka-request-topic', requestTopic,
-      '--kafka-dead-letter-topic', dlqTopic,
-      '--kafka-session-timeout-ms', '6000',
-      '--temporal-address', temporalAddress,
-      '--temporal-namespace', temporalNamespace,
-      '--retry-initial-ms', '200',
-      '--retry-max-ms', '2000',
-      '--http-host', '127.0.0.1',
-      '--http-port', String(await freePort()),
-      '--log-level', 'warn',
-    ], { stdio: ['ignore', bridgeLog, bridgeLog] });
+    bridge = spawn(
+      process.execPath,
+      [
+        BRIDGE_CLI,
+        'run',
+        '--kafka-brokers',
+        kafkaBrokers.join(','),
+        '--kafka-group-id',
+        groupId,
+        '--kafka-response-topics',
+        replyTopic,
+        '--kafka-request-topic',
+        requestTopic,
+        '--kafka-dead-letter-topic',
+        dlqTopic,
+        '--kafka-session-timeout-ms',
+        '6000',
+        '--temporal-address',
+        temporalAddress,
+        '--temporal-namespace',
+        temporalNamespace,
+        '--retry-initial-ms',
+        '200',
+        '--retry-max-ms',
+        '2000',
+        '--http-host',
+        '127.0.0.1',
+        '--http-port',
+        String(await freePort()),
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', bridgeLog, bridgeLog] },
+    );
   };
   await startBridge();
   let stopping = false;
@@ -93,7 +122,14 @@ async function main(): Promise<void> {
     for (let n = 0; n < ACTIVITIES; n++) {
       for (;;) {
         try {
-          handles.push({ n, handle: await client.workflow.start('soakWorkflow', { taskQueue, workflowId: uniqueName(`soak-${n}`), args: [n] }) });
+          handles.push({
+            n,
+            handle: await client.workflow.start('soakWorkflow', {
+              taskQueue,
+              workflowId: uniqueName(`soak-${n}`),
+              args: [n],
+            }),
+          });
           break;
         } catch {
           await sleep(500); // Temporal is restarting
@@ -120,7 +156,10 @@ async function main(): Promise<void> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     const outcome = await Promise.race([
-      handle.result().then((r: unknown) => ({ r }), (err: unknown) => ({ err })),
+      handle.result().then(
+        (r: unknown) => ({ r }),
+        (err: unknown) => ({ err }),
+      ),
       sleep(remaining).then(() => ({ timeout: true })),
     ]);
     if ('r' in outcome) {
@@ -138,7 +177,9 @@ async function main(): Promise<void> {
   await servers.dispose();
   const lost = ACTIVITIES - completed - wrong;
   if (lost > 0) console.log(`soak: the service handled ${handled} requests; bridge logs in ${logDir}`);
-  console.log(`soak: ${ACTIVITIES} activities, ${completed} completed, ${lost} lost, ${wrong} wrong, ${kills} kills (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(
+    `soak: ${ACTIVITIES} activities, ${completed} completed, ${lost} lost, ${wrong} wrong, ${kills} kills (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  );
   process.exit(lost === 0 && wrong === 0 ? 0 : 1);
 }
 

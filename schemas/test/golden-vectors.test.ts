@@ -26,14 +26,20 @@ describe('golden vectors of the latest contract version', () => {
     }
   });
 
-  it.each(latest.vectors.map((v) => [v.name, v] as const))('%s: decoding the bytes yields exactly its JSON', (_, vector) => {
-    expect(toVectorJson(codec.decode(vector.bytes))).toEqual(vector.json);
-  });
+  it.each(latest.vectors.map((v) => [v.name, v] as const))(
+    '%s: decoding the bytes yields exactly its JSON',
+    (_, vector) => {
+      expect(toVectorJson(codec.decode(vector.bytes))).toEqual(vector.json);
+    },
+  );
 
-  it.each(latest.vectors.map((v) => [v.name, v] as const))('%s: encoding its JSON yields exactly the bytes', (_, vector) => {
-    const message = fromVectorJson(latest.schemas[vector.record], vector.json);
-    expect(codec.encode(message).toString('hex')).toBe(vector.bytes.toString('hex'));
-  });
+  it.each(latest.vectors.map((v) => [v.name, v] as const))(
+    '%s: encoding its JSON yields exactly the bytes',
+    (_, vector) => {
+      const message = fromVectorJson(latest.schemas[vector.record], vector.json);
+      expect(codec.encode(message).toString('hex')).toBe(vector.bytes.toString('hex'));
+    },
+  );
 });
 
 describe('golden vectors of every frozen contract version', () => {

@@ -45,7 +45,9 @@ export function contractVersions(): ContractVersion[] {
         version,
         dir,
         schemas: Object.fromEntries(entries.map(([name, s]) => [name, readJson(s.file)])) as ContractVersion['schemas'],
-        fingerprints: Object.fromEntries(entries.map(([name, s]) => [name, s.fingerprint])) as ContractVersion['fingerprints'],
+        fingerprints: Object.fromEntries(
+          entries.map(([name, s]) => [name, s.fingerprint]),
+        ) as ContractVersion['fingerprints'],
         vectors: manifest.vectors.map((v) => ({
           version,
           ...v,
@@ -69,7 +71,10 @@ export function toVectorJson(message: WireMessage): unknown {
 }
 
 /** The value a vector's JSON stands for, guided by the record's schema (base64 → Buffer, ISO → Date). */
-export function fromVectorJson(schema: Record<string, unknown>, json: { name: WireRecordName; value: unknown }): WireMessage {
+export function fromVectorJson(
+  schema: Record<string, unknown>,
+  json: { name: WireRecordName; value: unknown },
+): WireMessage {
   const names = new Map<string, SchemaObject>();
   indexNames(schema, undefined, names);
   return { name: json.name, value: convert(schema, undefined, json.value, names) } as WireMessage;
@@ -113,7 +118,12 @@ function resolve(schema: unknown, namespace: string | undefined, names: Map<stri
   return schema;
 }
 
-function convert(schemaRef: unknown, namespace: string | undefined, json: unknown, names: Map<string, SchemaObject>): unknown {
+function convert(
+  schemaRef: unknown,
+  namespace: string | undefined,
+  json: unknown,
+  names: Map<string, SchemaObject>,
+): unknown {
   const schema = resolve(schemaRef, namespace, names);
   if (Array.isArray(schema)) {
     if (json === null) return null;
@@ -139,7 +149,9 @@ function convert(schemaRef: unknown, namespace: string | undefined, json: unknow
     case 'array':
       return (json as unknown[]).map((item) => convert(s['items'], namespace, item, names));
     case 'map':
-      return Object.fromEntries(Object.entries(json as object).map(([k, v]) => [k, convert(s['values'], namespace, v, names)]));
+      return Object.fromEntries(
+        Object.entries(json as object).map(([k, v]) => [k, convert(s['values'], namespace, v, names)]),
+      );
     case 'bytes':
       return Buffer.from(json as string, 'base64');
     case 'long':

@@ -19,5 +19,15 @@ export {
   type CompleteViaKafkaOptions,
 } from './requester/kafka-activity-kit';
 export { fromWirePayload, payloadSize, toWirePayload } from './requester/payloads';
-export { ReplyPublisher, type FailureReply, type ReplyPublisherOptions, type ReplyTarget } from './responder/reply-publisher';
-export { TaskResponder, type IncomingTask, type TaskHandler, type TaskResponderOptions } from './responder/task-responder';
+export {
+  ReplyPublisher,
+  type FailureReply,
+  type ReplyPublisherOptions,
+  type ReplyTarget,
+} from './responder/reply-publisher';
+export {
+  TaskResponder,
+  type IncomingTask,
+  type TaskHandler,
+  type TaskResponderOptions,
+} from './responder/task-responder';

@@ -115,7 +115,9 @@ export class Bridge {
       codec,
       dispatcher,
       new DeadLetterPublisher(this.producer, kafkaOptions.deadLetterTopic),
-      kafkaOptions.requestTopic ? new CancelNoticePublisher(this.producer, codec, kafkaOptions.requestTopic) : undefined,
+      kafkaOptions.requestTopic
+        ? new CancelNoticePublisher(this.producer, codec, kafkaOptions.requestTopic)
+        : undefined,
       this.processorEvents(),
       this.log,
       { maxRecordBytes: processing.maxRecordBytes, staleReplies: processing.staleReplies, retry: this.options.retry },
@@ -166,11 +168,15 @@ export class Bridge {
     this.stopping ??= (async () => {
       this.health.setNotReady('kafka', 'shutting down');
       const drainTimeoutMs = this.options.shutdown.drainTimeoutMs;
-      await this.consumer?.stop(drainTimeoutMs).catch((err: unknown) => this.log.error({ err }, 'consumer stop failed'));
+      await this.consumer
+        ?.stop(drainTimeoutMs)
+        .catch((err: unknown) => this.log.error({ err }, 'consumer stop failed'));
       await this.cancelWatcher?.stop().catch((err: unknown) => this.log.error({ err }, 'cancel watcher stop failed'));
       await this.producer?.disconnect().catch(() => undefined);
       await this.connection?.close().catch(() => undefined);
-      await this.grpcHealth?.close().catch((err: unknown) => this.log.error({ err }, 'gRPC health server close failed'));
+      await this.grpcHealth
+        ?.close()
+        .catch((err: unknown) => this.log.error({ err }, 'gRPC health server close failed'));
       await this.http?.close();
       this.log.info('bridge stopped');
     })();
@@ -197,7 +203,10 @@ export class Bridge {
         if (error instanceof TransientTemporalError) {
           metrics.temporalRetriesTotal.inc({ call: error.call });
           const code = grpcStatusCode(error);
-          health.setNotReady('temporal', `retrying after ${code === undefined ? error.message : `gRPC status ${code}`}`);
+          health.setNotReady(
+            'temporal',
+            `retrying after ${code === undefined ? error.message : `gRPC status ${code}`}`,
+          );
         }
         log.warn({ err: (error as Error).message, delayMs }, 'transient failure, retrying');
       },

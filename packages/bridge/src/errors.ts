@@ -96,7 +96,10 @@ export class InvalidTaskTokenError extends PoisonRecordError {
     readonly reason: string,
     options?: { cause?: unknown; record?: RecordCoordinates },
   ) {
-    super(`Task token ${taskTokenDigest(token)} (${token.length} bytes) is not a Temporal task token: ${reason}`, options);
+    super(
+      `Task token ${taskTokenDigest(token)} (${token.length} bytes) is not a Temporal task token: ${reason}`,
+      options,
+    );
     this.tokenDigest = taskTokenDigest(token);
     this.tokenLength = token.length;
   }
@@ -149,7 +152,10 @@ export class ResultSchemaMismatchError extends PoisonRecordError {
     readonly detail: string,
     options?: { cause?: unknown; record?: RecordCoordinates },
   ) {
-    super(`Result for activity type ${JSON.stringify(activityType)} does not match its declared schema: ${detail}`, options);
+    super(
+      `Result for activity type ${JSON.stringify(activityType)} does not match its declared schema: ${detail}`,
+      options,
+    );
   }
 }
 
@@ -174,7 +180,10 @@ export class TemporalRejectedError extends PoisonRecordError {
     readonly grpcCode: number | undefined,
     options?: { cause?: unknown; record?: RecordCoordinates },
   ) {
-    super(`Temporal rejected ${call}${grpcCode === undefined ? '' : ` with ${grpcStatusName(grpcCode)}`}: ${causeMessage(options?.cause)}`, options);
+    super(
+      `Temporal rejected ${call}${grpcCode === undefined ? '' : ` with ${grpcStatusName(grpcCode)}`}: ${causeMessage(options?.cause)}`,
+      options,
+    );
   }
 }
 
@@ -190,7 +199,10 @@ export class TransientTemporalError extends BridgeError {
     readonly grpcCode: number | undefined,
     options?: { cause?: unknown },
   ) {
-    super(`Temporal ${call} failed transiently${grpcCode === undefined ? '' : ` with ${grpcStatusName(grpcCode)}`}: ${causeMessage(options?.cause)}`, options);
+    super(
+      `Temporal ${call} failed transiently${grpcCode === undefined ? '' : ` with ${grpcStatusName(grpcCode)}`}: ${causeMessage(options?.cause)}`,
+      options,
+    );
   }
 }
 
@@ -225,7 +237,10 @@ export class DeadLetterPublishError extends BridgeError {
     readonly deadLetterTopic: string,
     options?: { cause?: unknown; record?: RecordCoordinates },
   ) {
-    super(`Could not publish to dead-letter topic ${JSON.stringify(deadLetterTopic)}: ${causeMessage(options?.cause)}`, options);
+    super(
+      `Could not publish to dead-letter topic ${JSON.stringify(deadLetterTopic)}: ${causeMessage(options?.cause)}`,
+      options,
+    );
     this.record = options?.record;
   }
 }
@@ -362,7 +377,12 @@ export function grpcStatusCode(err: unknown): number | undefined {
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof BridgeError) return err.retryable;
-  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || err instanceof ReferenceError) {
+  if (
+    err instanceof TypeError ||
+    err instanceof RangeError ||
+    err instanceof SyntaxError ||
+    err instanceof ReferenceError
+  ) {
     return false;
   }
   if (typeof err === 'object' && err !== null) {

@@ -56,7 +56,10 @@ export class ManagedProcess {
     if (this.child && !this.exitInfo) throw new Error(`${this.options.command} is already running`);
     installExitHook();
     const log = fs.openSync(this.options.logPath, 'a');
-    fs.writeSync(log, `\n--- ${new Date().toISOString()} starting ${this.options.command} ${this.options.args.join(' ')}\n`);
+    fs.writeSync(
+      log,
+      `\n--- ${new Date().toISOString()} starting ${this.options.command} ${this.options.args.join(' ')}\n`,
+    );
     const usePdeathsig = process.platform === 'linux' && fs.existsSync(SETPRIV);
     const [command, args] = usePdeathsig
       ? [SETPRIV, ['--pdeathsig', 'KILL', '--', this.options.command, ...this.options.args]]

@@ -58,7 +58,9 @@ export async function startServers(options: StartServersOptions = {}): Promise<S
   const wantKafka = options.only !== 'temporal';
   const wantTemporal = options.only !== 'kafka';
   const fromEnv = !options.dedicated && (source === 'auto' || source === 'env');
-  const envBrokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
+  const envBrokers = process.env.KAFKA_BROKERS?.split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   const envTemporal = process.env.TEMPORAL_ADDRESS;
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   if (source === 'env' && ((wantKafka && !envBrokers?.length) || (wantTemporal && !envTemporal))) {

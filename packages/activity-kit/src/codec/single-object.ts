@@ -23,7 +23,10 @@ export function singleObjectHeader(fingerprint: Buffer): Buffer {
  * @throws {@link TruncatedRecordError} when fewer than 10 bytes arrived.
  */
 export function readSingleObjectFingerprint(bytes: Buffer): bigint {
-  if ((bytes.length > 0 && bytes[0] !== SINGLE_OBJECT_MAGIC[0]) || (bytes.length > 1 && bytes[1] !== SINGLE_OBJECT_MAGIC[1])) {
+  if (
+    (bytes.length > 0 && bytes[0] !== SINGLE_OBJECT_MAGIC[0]) ||
+    (bytes.length > 1 && bytes[1] !== SINGLE_OBJECT_MAGIC[1])
+  ) {
     throw new WrongMagicError(Buffer.from(bytes.subarray(0, 2)));
   }
   if (bytes.length < SINGLE_OBJECT_HEADER_LENGTH) {

@@ -82,7 +82,9 @@ export class KafkaActivityKit {
     const payload = toWirePayload(input, this.options.payloadConverter);
     const size = payloadSize(payload);
     if (size > this.options.maxPayloadBytes) {
-      throw nonRetryable(new RequestTooLargeError(info.activityType, info.activityId, size, this.options.maxPayloadBytes));
+      throw nonRetryable(
+        new RequestTooLargeError(info.activityType, info.activityId, size, this.options.maxPayloadBytes),
+      );
     }
     const request = buildActivityTaskRequest(info, payload, this.options.replyTopic, {
       startedAtMs,

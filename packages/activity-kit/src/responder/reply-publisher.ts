@@ -100,7 +100,8 @@ export class ReplyPublisher {
           };
     // Same key as the request by default, so the replies of one key stay in order.
     const key =
-      target.key ?? ('activityRef' in target ? target.activityRef.workflowId : (target.workflowId ?? target.activityId));
+      target.key ??
+      ('activityRef' in target ? target.activityRef.workflowId : (target.workflowId ?? target.activityId));
     await this.connect();
     await this.producer.send({
       topic: target.replyTo,

@@ -79,7 +79,10 @@ export class TaskResponder {
   /** Joins the group and starts handling requests; resolves once consuming started. */
   async start(): Promise<void> {
     await Promise.all([this.consumer.connect(), this.replies.connect()]);
-    await this.consumer.subscribe({ topic: this.options.requestTopic, fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.subscribe({
+      topic: this.options.requestTopic,
+      fromBeginning: this.options.fromBeginning ?? true,
+    });
     await this.consumer.run({ autoCommit: false, eachMessage: (payload) => this.onMessage(payload) });
   }
 

@@ -102,7 +102,12 @@ describe('TaskResponder', () => {
     });
     await publish(requestTopic, [{ key: 'k', value: codec.encodeRequest(request(replyTopic, {})) }]);
     const [{ response }] = (await replies(replyTopic, 1)) as [{ key: string; response: ActivityTaskResponse }];
-    expect(response.outcome).toMatchObject({ kind: 'failed', type: 'OverBudget', message: 'too much', nonRetryable: true });
+    expect(response.outcome).toMatchObject({
+      kind: 'failed',
+      type: 'OverBudget',
+      message: 'too much',
+      nonRetryable: true,
+    });
     if (response.outcome.kind !== 'failed') throw new Error('unreachable');
     expect(JSON.parse(response.outcome.details[0]!.data.toString())).toBe(42);
   });
@@ -164,13 +169,17 @@ describe('TaskResponder', () => {
     const first = await setup(handler);
     await publish(first.requestTopic, [{ key: 'k', value: codec.encodeRequest(request(first.replyTopic, {})) }]);
     await replies(first.replyTopic, 1);
-    await waitUntil('the offset commit', async () => {
-      const admin = testKafka(kafkaBrokers).admin();
-      await admin.connect();
-      const [offsets] = await admin.fetchOffsets({ groupId: first.groupId, topics: [first.requestTopic] });
-      await admin.disconnect();
-      return offsets?.partitions[0]?.offset === '1';
-    }, { timeoutMs: 15_000 });
+    await waitUntil(
+      'the offset commit',
+      async () => {
+        const admin = testKafka(kafkaBrokers).admin();
+        await admin.connect();
+        const [offsets] = await admin.fetchOffsets({ groupId: first.groupId, topics: [first.requestTopic] });
+        await admin.disconnect();
+        return offsets?.partitions[0]?.offset === '1';
+      },
+      { timeoutMs: 15_000 },
+    );
     await first.responder.stop();
     responders.splice(responders.indexOf(first.responder), 1);
 

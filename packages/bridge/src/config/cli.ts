@@ -35,7 +35,9 @@ export function buildCli(handlers: CliHandlers, options: BuildCliOptions = {}): 
   const run = program
     .command('run')
     .description('Consume reply topics and complete, fail, heartbeat or cancel the activities on Temporal')
-    .addOption(new Option('--config <path>', `JSON config file, keys as the setting paths below (env: ${CONFIG_FILE_ENV})`));
+    .addOption(
+      new Option('--config <path>', `JSON config file, keys as the setting paths below (env: ${CONFIG_FILE_ENV})`),
+    );
 
   const attributeOf = new Map<string, string>();
   for (const spec of SETTINGS) {

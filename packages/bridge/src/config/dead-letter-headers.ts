@@ -47,7 +47,9 @@ export function deadLetterHeaders(context: DeadLetterContext): Record<string, st
   return {
     [DEAD_LETTER_HEADERS.errorClass]: errorClass,
     [DEAD_LETTER_HEADERS.errorMessage]:
-      message.length > DEAD_LETTER_MESSAGE_MAX_CHARS ? `${message.slice(0, DEAD_LETTER_MESSAGE_MAX_CHARS - 1)}…` : message,
+      message.length > DEAD_LETTER_MESSAGE_MAX_CHARS
+        ? `${message.slice(0, DEAD_LETTER_MESSAGE_MAX_CHARS - 1)}…`
+        : message,
     [DEAD_LETTER_HEADERS.originalTopic]: context.topic,
     [DEAD_LETTER_HEADERS.originalPartition]: String(context.partition),
     [DEAD_LETTER_HEADERS.originalOffset]: context.offset,

@@ -63,13 +63,20 @@ function readConfigFile(path: string, readFile: ((path: string) => string) | und
   try {
     text = (readFile ?? ((p: string) => readFileSync(p, 'utf8')))(path);
   } catch (cause) {
-    throw new ConfigError('config', path, `config file (--config / ${CONFIG_FILE_ENV}) cannot be read, got ${JSON.stringify(path)}: ${String(cause)}`, { cause });
+    throw new ConfigError(
+      'config',
+      path,
+      `config file (--config / ${CONFIG_FILE_ENV}) cannot be read, got ${JSON.stringify(path)}: ${String(cause)}`,
+      { cause },
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ConfigError('config', path, `config file ${JSON.stringify(path)} is not valid JSON: ${String(cause)}`, { cause });
+    throw new ConfigError('config', path, `config file ${JSON.stringify(path)} is not valid JSON: ${String(cause)}`, {
+      cause,
+    });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError('config', path, `config file ${JSON.stringify(path)} must hold a JSON object of options`);
@@ -80,7 +87,11 @@ function readConfigFile(path: string, readFile: ((path: string) => string) | und
 function parseOrThrow(spec: SettingSpec, text: string, source: string): unknown {
   const parsed = parseSettingText(spec, text);
   if ('error' in parsed) {
-    throw new ConfigError(spec.path, text, `${describeSetting(spec)} ${parsed.error}, got ${JSON.stringify(spec.secret === true ? '***' : text)} from ${source}`);
+    throw new ConfigError(
+      spec.path,
+      text,
+      `${describeSetting(spec)} ${parsed.error}, got ${JSON.stringify(spec.secret === true ? '***' : text)} from ${source}`,
+    );
   }
   return parsed.value;
 }

@@ -180,7 +180,12 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
       fromBeginning: true,
     },
     temporal: { address: 'localhost:7233', namespace: 'default' },
-    processing: { maxInFlight: 256, maxPayloadBytes: 2 * 1024 * 1024, maxRecordBytes: 4 * 1024 * 1024, staleReplies: 'drop' },
+    processing: {
+      maxInFlight: 256,
+      maxPayloadBytes: 2 * 1024 * 1024,
+      maxRecordBytes: 4 * 1024 * 1024,
+      staleReplies: 'drop',
+    },
     retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
     shutdown: { drainTimeoutMs: 30_000 },
     cancellation: { pollIntervalMs: 15_000 },
@@ -337,7 +342,11 @@ function rejectUnknownKeys(input: unknown, prefix: string): void {
     const isSetting = findSetting(path) !== undefined;
     const isGroup = SETTINGS.some((spec) => spec.path.startsWith(`${path}.`));
     if (!isSetting && !isGroup) {
-      throw new ConfigError(path, child, `Unknown option ${path} (value ${displayValue(child)}); see 'temporal-kafka-bridge run --help'`);
+      throw new ConfigError(
+        path,
+        child,
+        `Unknown option ${path} (value ${displayValue(child)}); see 'temporal-kafka-bridge run --help'`,
+      );
     }
     if (isGroup && isPlainObject(child)) rejectUnknownKeys(child, path);
     else if (isGroup && !isSetting && child !== undefined) {
@@ -381,7 +390,8 @@ function checkSetting(spec: SettingSpec, value: unknown): void {
       }
       break;
     case 'boolean':
-      if (typeof value !== 'boolean') fail(spec, spec.objectAllowed ? 'must be true, false or an object' : 'must be true or false', value);
+      if (typeof value !== 'boolean')
+        fail(spec, spec.objectAllowed ? 'must be true, false or an object' : 'must be true or false', value);
       break;
     case 'enum':
       if (typeof value !== 'string' || !spec.kind.values.includes(value)) {
@@ -390,7 +400,7 @@ function checkSetting(spec: SettingSpec, value: unknown): void {
       break;
   }
   if (spec.check !== undefined) {
-    const problem = (spec.check as (checked: unknown) => ReturnType<NonNullable<SettingSpec["check"]>>)(value);
+    const problem = (spec.check as (checked: unknown) => ReturnType<NonNullable<SettingSpec['check']>>)(value);
     if (problem !== undefined) fail(spec, problem.rule, problem.value);
   }
 }
@@ -411,10 +421,22 @@ function checkCrossSettingRules(options: BridgeOptions, merged: BridgeOptionsInp
   const { kafka, temporal, retry, http, grpcHealth } = options;
 
   if (kafka.responseTopics.includes(kafka.deadLetterTopic)) {
-    both('kafka.deadLetterTopic', kafka.deadLetterTopic, 'kafka.responseTopics', kafka.responseTopics, 'must differ from every topic of');
+    both(
+      'kafka.deadLetterTopic',
+      kafka.deadLetterTopic,
+      'kafka.responseTopics',
+      kafka.responseTopics,
+      'must differ from every topic of',
+    );
   }
   if (kafka.requestTopic !== undefined && kafka.responseTopics.includes(kafka.requestTopic)) {
-    both('kafka.requestTopic', kafka.requestTopic, 'kafka.responseTopics', kafka.responseTopics, 'must differ from every topic of');
+    both(
+      'kafka.requestTopic',
+      kafka.requestTopic,
+      'kafka.responseTopics',
+      kafka.responseTopics,
+      'must differ from every topic of',
+    );
   }
   if (typeof kafka.ssl === 'object' && (kafka.ssl.certPath === undefined) !== (kafka.ssl.keyPath === undefined)) {
     both('kafka.ssl.certPath', kafka.ssl.certPath, 'kafka.ssl.keyPath', kafka.ssl.keyPath, 'must be set together with');
@@ -432,8 +454,17 @@ function checkCrossSettingRules(options: BridgeOptions, merged: BridgeOptionsInp
       }
     }
   }
-  if (typeof temporal.tls === 'object' && (temporal.tls.clientCertPath === undefined) !== (temporal.tls.clientKeyPath === undefined)) {
-    both('temporal.tls.clientCertPath', temporal.tls.clientCertPath, 'temporal.tls.clientKeyPath', temporal.tls.clientKeyPath, 'must be set together with');
+  if (
+    typeof temporal.tls === 'object' &&
+    (temporal.tls.clientCertPath === undefined) !== (temporal.tls.clientKeyPath === undefined)
+  ) {
+    both(
+      'temporal.tls.clientCertPath',
+      temporal.tls.clientCertPath,
+      'temporal.tls.clientKeyPath',
+      temporal.tls.clientKeyPath,
+      'must be set together with',
+    );
   }
   if (retry.maxMs < retry.initialMs) {
     both('retry.maxMs', retry.maxMs, 'retry.initialMs', retry.initialMs, 'must be at least');

@@ -55,10 +55,14 @@ const hostPorts = (list: string[]): { rule: string; value: unknown } | undefined
 };
 const topicNames = (list: string[]): { rule: string; value: unknown } | undefined => {
   const bad = list.find((entry) => !TOPIC_NAME.test(entry) || entry === '.' || entry === '..');
-  return bad === undefined ? undefined : { rule: 'must be valid Kafka topic names ([a-zA-Z0-9._-], at most 249)', value: bad };
+  return bad === undefined
+    ? undefined
+    : { rule: 'must be valid Kafka topic names ([a-zA-Z0-9._-], at most 249)', value: bad };
 };
 const topicName = (value: string): { rule: string; value: unknown } | undefined =>
-  topicNames([value]) === undefined ? undefined : { rule: 'must be a valid Kafka topic name ([a-zA-Z0-9._-], at most 249)', value };
+  topicNames([value]) === undefined
+    ? undefined
+    : { rule: 'must be a valid Kafka topic name ([a-zA-Z0-9._-], at most 249)', value };
 const noBlankEntries = (list: string[]): { rule: string; value: unknown } | undefined =>
   list.some((entry) => entry.trim() === '') ? { rule: 'must not contain empty entries', value: list } : undefined;
 
@@ -74,7 +78,12 @@ const ROWS: readonly SettingRow[] = [
     requiredRule: 'must list at least one host:port',
     check: hostPorts as SettingRow['check'],
   },
-  { path: 'kafka.clientId', kind: { type: 'string' }, description: 'Kafka client id', defaultText: 'temporal-kafka-bridge' },
+  {
+    path: 'kafka.clientId',
+    kind: { type: 'string' },
+    description: 'Kafka client id',
+    defaultText: 'temporal-kafka-bridge',
+  },
   {
     path: 'kafka.groupId',
     kind: { type: 'string' },
@@ -112,9 +121,24 @@ const ROWS: readonly SettingRow[] = [
     description: 'Connect to the brokers over TLS (implied by any kafka.ssl.* setting)',
     defaultText: 'false',
   },
-  { path: 'kafka.ssl.caPath', kind: { type: 'string' }, description: 'PEM file of the brokers\' CA', defaultText: "Node's bundled CAs" },
-  { path: 'kafka.ssl.certPath', kind: { type: 'string' }, description: 'PEM client certificate (mutual TLS)', defaultText: 'unset' },
-  { path: 'kafka.ssl.keyPath', kind: { type: 'string' }, description: 'PEM client private key (mutual TLS)', defaultText: 'unset' },
+  {
+    path: 'kafka.ssl.caPath',
+    kind: { type: 'string' },
+    description: "PEM file of the brokers' CA",
+    defaultText: "Node's bundled CAs",
+  },
+  {
+    path: 'kafka.ssl.certPath',
+    kind: { type: 'string' },
+    description: 'PEM client certificate (mutual TLS)',
+    defaultText: 'unset',
+  },
+  {
+    path: 'kafka.ssl.keyPath',
+    kind: { type: 'string' },
+    description: 'PEM client private key (mutual TLS)',
+    defaultText: 'unset',
+  },
   {
     path: 'kafka.ssl.rejectUnauthorized',
     kind: { type: 'boolean' },
@@ -128,7 +152,13 @@ const ROWS: readonly SettingRow[] = [
     defaultText: 'unset (no SASL)',
   },
   { path: 'kafka.sasl.username', kind: { type: 'string' }, description: 'SASL username', defaultText: 'unset' },
-  { path: 'kafka.sasl.password', kind: { type: 'string' }, description: 'SASL password', defaultText: 'unset', secret: true },
+  {
+    path: 'kafka.sasl.password',
+    kind: { type: 'string' },
+    description: 'SASL password',
+    defaultText: 'unset',
+    secret: true,
+  },
   {
     path: 'kafka.sessionTimeoutMs',
     kind: { type: 'integer', min: 1000, max: 3_600_000 },
@@ -147,12 +177,13 @@ const ROWS: readonly SettingRow[] = [
     description: 'Temporal frontend host:port',
     defaultText: 'localhost:7233',
     fallbackEnv: ['TEMPORAL_ADDRESS'],
-    check: ((value: string) => (/\s/.test(value) ? { rule: 'must be host:port', value } : undefined)) as SettingRow['check'],
+    check: ((value: string) =>
+      /\s/.test(value) ? { rule: 'must be host:port', value } : undefined) as SettingRow['check'],
   },
   {
     path: 'temporal.namespace',
     kind: { type: 'string' },
-    description: 'Temporal namespace of the bridge\'s client',
+    description: "Temporal namespace of the bridge's client",
     defaultText: 'default',
     fallbackEnv: ['TEMPORAL_NAMESPACE'],
   },
@@ -177,12 +208,22 @@ const ROWS: readonly SettingRow[] = [
     description: 'PEM CA of the Temporal server certificate',
     defaultText: "Node's bundled CAs",
   },
-  { path: 'temporal.tls.clientCertPath', kind: { type: 'string' }, description: 'PEM client certificate (mTLS)', defaultText: 'unset' },
-  { path: 'temporal.tls.clientKeyPath', kind: { type: 'string' }, description: 'PEM client private key (mTLS)', defaultText: 'unset' },
+  {
+    path: 'temporal.tls.clientCertPath',
+    kind: { type: 'string' },
+    description: 'PEM client certificate (mTLS)',
+    defaultText: 'unset',
+  },
+  {
+    path: 'temporal.tls.clientKeyPath',
+    kind: { type: 'string' },
+    description: 'PEM client private key (mTLS)',
+    defaultText: 'unset',
+  },
   {
     path: 'temporal.tls.serverNameOverride',
     kind: { type: 'string' },
-    description: 'Server name to verify instead of the address\' host',
+    description: "Server name to verify instead of the address' host",
     defaultText: 'unset',
   },
   {
@@ -210,7 +251,7 @@ const ROWS: readonly SettingRow[] = [
     path: 'processing.maxPayloadBytes',
     kind: { type: 'integer', min: 1, max: 128 * 1024 * 1024 },
     description: 'Largest payload sent to Temporal, bytes; larger replies are dead-lettered',
-    defaultText: '2097152 (2 MiB, Temporal\'s blob limit)',
+    defaultText: "2097152 (2 MiB, Temporal's blob limit)",
   },
   {
     path: 'processing.maxRecordBytes',
@@ -260,14 +301,24 @@ const ROWS: readonly SettingRow[] = [
     description: 'How often waiting activities are checked for cancel requests, ms; 0 disables',
     defaultText: '15000',
   },
-  { path: 'http.host', kind: { type: 'string' }, description: 'Address of the /healthz, /readyz, /metrics server', defaultText: '0.0.0.0' },
+  {
+    path: 'http.host',
+    kind: { type: 'string' },
+    description: 'Address of the /healthz, /readyz, /metrics server',
+    defaultText: '0.0.0.0',
+  },
   {
     path: 'http.port',
     kind: { type: 'integer', min: 0, max: 65535 },
     description: 'Port of the /healthz, /readyz, /metrics server; 0 picks a free port',
     defaultText: '9464',
   },
-  { path: 'grpcHealth.host', kind: { type: 'string' }, description: 'Address of the gRPC health service', defaultText: '0.0.0.0' },
+  {
+    path: 'grpcHealth.host',
+    kind: { type: 'string' },
+    description: 'Address of the gRPC health service',
+    defaultText: '0.0.0.0',
+  },
   {
     path: 'grpcHealth.port',
     kind: { type: 'integer', min: 0, max: 65535 },
@@ -286,7 +337,10 @@ const ROWS: readonly SettingRow[] = [
 export const SETTINGS: readonly SettingSpec[] = ROWS.map((row) => ({
   ...row,
   flag: `--${row.path.split('.').map(kebab).join('-')}`,
-  env: `TKB_${row.path.split('.').map((part) => kebab(part).replace(/-/g, '_').toUpperCase()).join('_')}`,
+  env: `TKB_${row.path
+    .split('.')
+    .map((part) => kebab(part).replace(/-/g, '_').toUpperCase())
+    .join('_')}`,
   fallbackEnv: row.fallbackEnv ?? [],
   required: row.required ?? false,
 }));

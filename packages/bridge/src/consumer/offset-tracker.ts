@@ -120,7 +120,12 @@ export class OffsetTracker {
    * @returns false (and changes nothing) if the record is not in flight: never started, already finished, or its
    * partition was forgotten meanwhile (a late finish after a revocation).
    */
-  finish(topic: string, partition: number, offset: string | number, disposition: FinishDisposition = 'processed'): boolean {
+  finish(
+    topic: string,
+    partition: number,
+    offset: string | number,
+    disposition: FinishDisposition = 'processed',
+  ): boolean {
     const ledger = this.ledger(topic, partition, false);
     if (ledger === undefined || !ledger.finish(parseOffset(offset))) return false;
     this.pendingTotal--;

@@ -78,10 +78,12 @@ export class RecordProcessor {
       }
       if (err instanceof PayloadTooLargeError && response.outcome.kind === 'completed') {
         // Tell the workflow now, rather than leave it waiting for a timeout.
-        await this.withRetry(() => this.dispatcher.failUndeliverable(response, err), signal).catch((failErr: unknown) => {
-          if (failErr instanceof RetryAbortedError) throw failErr;
-          this.log.warn({ record, err: failErr }, 'could not fail the activity whose result is over the size limit');
-        });
+        await this.withRetry(() => this.dispatcher.failUndeliverable(response, err), signal).catch(
+          (failErr: unknown) => {
+            if (failErr instanceof RetryAbortedError) throw failErr;
+            this.log.warn({ record, err: failErr }, 'could not fail the activity whose result is over the size limit');
+          },
+        );
       }
       return this.deadLetter(record, message, err as Error, signal);
     }
@@ -127,7 +129,10 @@ export class RecordProcessor {
     this.events.outcome(response.outcome.kind, Date.now() - response.respondedTime.getTime());
     // Guarded: the token digest is a sha256 per record, wasted when debug logging is off.
     if (this.log.isLevelEnabled('debug')) {
-      this.log.debug({ record, call: result.call, activityId: result.activityId, token: tokenOf(response) }, 'delivered');
+      this.log.debug(
+        { record, call: result.call, activityId: result.activityId, token: tokenOf(response) },
+        'delivered',
+      );
     }
     if (result.stopRequested && this.cancelNotices && response.taskToken) {
       const reason = result.stopRequested;
@@ -163,12 +168,20 @@ export class RecordProcessor {
     const errorClass = error.name || 'Error';
     this.log.warn({ record, errorClass, err: error.message }, 'dead-lettering record');
     // A broker hiccup must not lose the record: retry until the dead-letter topic acknowledged.
-    await this.withRetry(() => this.deadLetters.publish(record, message, error), signal, () => true);
+    await this.withRetry(
+      () => this.deadLetters.publish(record, message, error),
+      signal,
+      () => true,
+    );
     this.events.deadLettered(errorClass);
     return 'dead-lettered';
   }
 
-  private withRetry<T>(operation: () => Promise<T>, signal: AbortSignal, shouldRetry?: (err: unknown) => boolean): Promise<T> {
+  private withRetry<T>(
+    operation: () => Promise<T>,
+    signal: AbortSignal,
+    shouldRetry?: (err: unknown) => boolean,
+  ): Promise<T> {
     return retry(operation, {
       ...this.options.retry,
       signal,

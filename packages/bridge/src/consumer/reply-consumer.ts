@@ -57,7 +57,9 @@ export class ReplyConsumer {
     });
     // Every partition's batch may wait on the scheduler with this signal at once.
     setMaxListeners(1000, this.abort.signal);
-    this.aborted = new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.aborted = new Promise((resolve) =>
+      this.abort.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     this.scheduler = new KeyOrderedScheduler({
       maxInFlight: options.maxInFlight,
       onTaskError: (err, key) => {
@@ -117,7 +119,10 @@ export class ReplyConsumer {
     this.stopping = true;
     const deadline = Date.now() + drainTimeoutMs;
     if (!(await this.drainedBefore(deadline))) {
-      this.log.warn({ inFlight: this.scheduler.inFlight }, 'drain timeout: aborting unfinished records (they stay uncommitted)');
+      this.log.warn(
+        { inFlight: this.scheduler.inFlight },
+        'drain timeout: aborting unfinished records (they stay uncommitted)',
+      );
       this.abort.abort();
       // Aborted retries end at once; a Temporal call already on the wire still gets its answer, which counts.
       await this.drainedBefore(Date.now() + 10_000);
@@ -131,7 +136,9 @@ export class ReplyConsumer {
   }
 
   private async drainedBefore(deadline: number): Promise<boolean> {
-    const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref());
+    const timeout = new Promise<false>((resolve) =>
+      setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref(),
+    );
     return Promise.race([this.scheduler.drain().then(() => true as const), timeout]);
   }
 
@@ -160,7 +167,7 @@ export class ReplyConsumer {
       }
     };
     // Keep the group membership alive while submit waits for a free slot (e.g. Temporal is down).
-    const timer = setInterval(() => beat().catch(() => undefined), 1000);
+    const timer = setInterval(() => void beat().catch(() => undefined), 1000);
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale() || this.stopping || rebalancing || !this.assigned.has(partitionId)) break;
@@ -204,10 +211,14 @@ export class ReplyConsumer {
   private commitFinished(): Promise<void> {
     this.committing = this.committing.then(async () => {
       // Only partitions still ours: committing for a revoked one would overwrite its new owner's progress.
-      const offsets = this.tracker.allCommittable().filter((o) => this.assigned.has(partitionKey(o.topic, o.partition)));
+      const offsets = this.tracker
+        .allCommittable()
+        .filter((o) => this.assigned.has(partitionKey(o.topic, o.partition)));
       if (offsets.length === 0) return;
       try {
-        await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        await this.consumer.commitOffsets(
+          offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+        );
         for (const { topic, partition, offset } of offsets) this.tracker.markCommitted(topic, partition, offset);
       } catch (err) {
         // Typically a rebalance took the partition: its next owner re-delivers, and Temporal de-duplicates.

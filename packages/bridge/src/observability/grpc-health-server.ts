@@ -119,7 +119,9 @@ export async function startGrpcHealthServer(options: GrpcHealthServerOptions): P
       const service = call.request.service;
       let last: ServingStatus | undefined = undefined;
       const send = (snapshot: HealthSnapshot): void => {
-        const status = closing ? ServingStatus.NOT_SERVING : (statusOf(service, snapshot) ?? ServingStatus.SERVICE_UNKNOWN);
+        const status = closing
+          ? ServingStatus.NOT_SERVING
+          : (statusOf(service, snapshot) ?? ServingStatus.SERVICE_UNKNOWN);
         if (status !== last) {
           last = status;
           call.write({ status });
@@ -141,8 +143,10 @@ export async function startGrpcHealthServer(options: GrpcHealthServerOptions): P
   const server = new grpc.Server();
   server.addService(healthServiceDefinition, implementation);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host ?? '0.0.0.0'}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error === null ? resolve(bound) : reject(error),
+    server.bindAsync(
+      `${options.host ?? '0.0.0.0'}:${options.port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (error, bound) => (error === null ? resolve(bound) : reject(error)),
     );
   });
 

@@ -61,7 +61,12 @@ export async function startHealthServer(options: HealthServerOptions): Promise<R
   };
 }
 
-async function handle(request: IncomingMessage, response: ServerResponse, health: HealthState, registry: Registry): Promise<void> {
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  health: HealthState,
+  registry: Registry,
+): Promise<void> {
   const path = (request.url ?? '/').split('?')[0];
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('allow', 'GET, HEAD');

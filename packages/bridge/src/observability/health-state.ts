@@ -82,7 +82,9 @@ export class HealthState {
 
   private update(component: string, health: ComponentHealth): void {
     if (!this.components.has(component)) {
-      throw new RangeError(`Unknown health component ${JSON.stringify(component)}; known: ${this.componentNames.join(', ')}`);
+      throw new RangeError(
+        `Unknown health component ${JSON.stringify(component)}; known: ${this.componentNames.join(', ')}`,
+      );
     }
     const current = this.components.get(component);
     // The hot path reports "ready" after every delivered record; only a change is news to listeners.

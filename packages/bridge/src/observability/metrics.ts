@@ -5,7 +5,14 @@ import type { TemporalCall } from '../errors';
 export type RecordOutcome = 'completed' | 'failed' | 'heartbeat' | 'canceled' | 'dead_lettered' | 'stale';
 
 /** Every `outcome` label value, so dashboards see zeros instead of missing series. */
-export const RECORD_OUTCOMES: readonly RecordOutcome[] = ['completed', 'failed', 'heartbeat', 'canceled', 'dead_lettered', 'stale'];
+export const RECORD_OUTCOMES: readonly RecordOutcome[] = [
+  'completed',
+  'failed',
+  'heartbeat',
+  'canceled',
+  'dead_lettered',
+  'stale',
+];
 
 const TEMPORAL_CALLS: readonly TemporalCall[] = ['complete', 'fail', 'heartbeat', 'reportCancellation'];
 
@@ -102,7 +109,10 @@ export function createBridgeMetrics(options: CreateBridgeMetricsOptions = {}): B
     name: 'tkb_reply_latency_seconds',
     help: "Seconds from a reply's respondedTime to Temporal's acknowledgement of the call it became",
     labelNames: ['outcome'] as const,
-    buckets: [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60],
+    buckets: [
+      0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
+      0.75, 1, 2, 5, 10, 30, 60,
+    ],
     registers: [registry],
   });
 

@@ -26,11 +26,7 @@ export function defaultBackoffOptions(): BackoffOptions {
  * @param random uniform in [0, 1); injected for tests
  * @throws RangeError if `attempt` is not a positive integer
  */
-export function backoffDelayMs(
-  attempt: number,
-  options: BackoffOptions,
-  random: () => number = Math.random,
-): number {
+export function backoffDelayMs(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
   if (!Number.isInteger(attempt) || attempt < 1) {
     throw new RangeError(`attempt must be a positive integer, got ${attempt}`);
   }

@@ -1,4 +1,9 @@
-import { payloadSize, type ActivityTaskResponse, type Outcome, type Payload } from '@temporal-kafka-bridge/activity-kit';
+import {
+  payloadSize,
+  type ActivityTaskResponse,
+  type Outcome,
+  type Payload,
+} from '@temporal-kafka-bridge/activity-kit';
 import type { FullActivityId } from '@temporalio/client';
 import { ApplicationFailure, RawValue } from '@temporalio/common';
 import type avro from 'avsc';
@@ -143,7 +148,12 @@ export class CompletionDispatcher {
     }
     if (taskToken) {
       const token = parseTaskToken(taskToken);
-      if (!token) throw new InvalidTaskTokenError(taskToken, 'not a protobuf Task token with namespace, workflow and activity ids', { record });
+      if (!token)
+        throw new InvalidTaskTokenError(
+          taskToken,
+          'not a protobuf Task token with namespace, workflow and activity ids',
+          { record },
+        );
       const namespace = this.clients.namespaceOfId(token.namespaceId);
       if (!namespace) {
         throw new NamespaceNotAllowedError(`id ${token.namespaceId}`, this.clients.allowed, { record });
@@ -178,8 +188,7 @@ export class CompletionDispatcher {
   }
 
   private checkSizes(outcome: Outcome, target: Target, record: RecordCoordinates | undefined): void {
-    const payloads =
-      outcome.kind === 'completed' ? (outcome.result ? [outcome.result] : []) : outcome.details;
+    const payloads = outcome.kind === 'completed' ? (outcome.result ? [outcome.result] : []) : outcome.details;
     const size = payloads.reduce((sum, p) => sum + payloadSize(p), 0);
     if (size > this.options.maxPayloadBytes) {
       throw new PayloadTooLargeError(size, this.options.maxPayloadBytes, { record });
@@ -207,7 +216,9 @@ export class CompletionDispatcher {
 function checkResultSchema(type: avro.Type, activityType: string, result: Payload, record?: RecordCoordinates): void {
   const encoding = result.metadata.encoding?.toString();
   if (encoding !== 'json/plain') {
-    throw new ResultSchemaMismatchError(activityType, `encoding is ${encoding ?? 'missing'}, expected json/plain`, { record });
+    throw new ResultSchemaMismatchError(activityType, `encoding is ${encoding ?? 'missing'}, expected json/plain`, {
+      record,
+    });
   }
   let value: unknown;
   try {

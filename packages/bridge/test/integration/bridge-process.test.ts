@@ -62,8 +62,13 @@ describe('the bridge as a process', () => {
     const batch = await startBatch(world, 60);
     const bridge = await BridgeProcess.start(world);
     processes.push(bridge);
-    await Promise.all(batch.map(({ published, reviewer }) => world!.replies.complete(published.request, { approved: true, reviewer })));
-    await waitUntil('some completions', async () => (await bridge.recordsTotal('completed')) >= 5, { timeoutMs: 30_000, intervalMs: 20 });
+    await Promise.all(
+      batch.map(({ published, reviewer }) => world!.replies.complete(published.request, { approved: true, reviewer })),
+    );
+    await waitUntil('some completions', async () => (await bridge.recordsTotal('completed')) >= 5, {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
 
     bridge.signal('SIGTERM');
     const { code } = await bridge.exited();
@@ -86,8 +91,13 @@ describe('the bridge as a process', () => {
     const batch = await startBatch(world, 80);
     const first = await BridgeProcess.start(world);
     processes.push(first);
-    await Promise.all(batch.map(({ published, reviewer }) => world!.replies.complete(published.request, { approved: true, reviewer })));
-    await waitUntil('some completions', async () => (await first.recordsTotal('completed')) >= 3, { timeoutMs: 30_000, intervalMs: 10 });
+    await Promise.all(
+      batch.map(({ published, reviewer }) => world!.replies.complete(published.request, { approved: true, reviewer })),
+    );
+    await waitUntil('some completions', async () => (await first.recordsTotal('completed')) >= 3, {
+      timeoutMs: 30_000,
+      intervalMs: 10,
+    });
     first.signal('SIGKILL');
     expect((await first.exited()).signal).toBe('SIGKILL');
 
@@ -108,7 +118,9 @@ describe('the bridge as a process', () => {
     processes.push(a!, b!);
     // Both must be in the group (after the rebalance the second join causes) before the replies flow.
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    await Promise.all(batch.map(({ published, reviewer }) => world!.replies.complete(published.request, { approved: true, reviewer })));
+    await Promise.all(
+      batch.map(({ published, reviewer }) => world!.replies.complete(published.request, { approved: true, reviewer })),
+    );
     await expectAllCompletedOnce(batch);
     const [byA, byB] = await Promise.all([a!.recordsTotal('completed'), b!.recordsTotal('completed')]);
     expect(byA).toBeGreaterThan(0);

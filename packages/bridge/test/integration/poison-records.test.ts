@@ -37,12 +37,36 @@ describe('poison records on the response topic', () => {
     const handle = await world.startExpense({ id: uniqueName('e'), amountCents: 5 });
     const { request } = await world.requestOf(handle.workflowId);
     const valid = world.codec.encodeResponse(completedWithToken(request.taskToken));
-    const unknownFingerprint = Buffer.concat([Buffer.from(SINGLE_OBJECT_MAGIC), crypto.randomBytes(8), valid.subarray(10)]);
+    const unknownFingerprint = Buffer.concat([
+      Buffer.from(SINGLE_OBJECT_MAGIC),
+      crypto.randomBytes(8),
+      valid.subarray(10),
+    ]);
     const poison: Array<{ key: string; value: Buffer; expectedClass: string; expectedMessage: RegExp }> = [
-      { key: 'random', value: crypto.randomBytes(64), expectedClass: 'UndecodableRecordError', expectedMessage: /magic|header/i },
-      { key: 'truncated', value: valid.subarray(0, valid.length - 20), expectedClass: 'UndecodableRecordError', expectedMessage: /truncat/i },
-      { key: 'another-schema', value: world.codec.encodeRequest(request), expectedClass: 'UndecodableRecordError', expectedMessage: /ActivityTaskRequest/ },
-      { key: 'unknown-fingerprint', value: unknownFingerprint, expectedClass: 'UndecodableRecordError', expectedMessage: /fingerprint/i },
+      {
+        key: 'random',
+        value: crypto.randomBytes(64),
+        expectedClass: 'UndecodableRecordError',
+        expectedMessage: /magic|header/i,
+      },
+      {
+        key: 'truncated',
+        value: valid.subarray(0, valid.length - 20),
+        expectedClass: 'UndecodableRecordError',
+        expectedMessage: /truncat/i,
+      },
+      {
+        key: 'another-schema',
+        value: world.codec.encodeRequest(request),
+        expectedClass: 'UndecodableRecordError',
+        expectedMessage: /ActivityTaskRequest/,
+      },
+      {
+        key: 'unknown-fingerprint',
+        value: unknownFingerprint,
+        expectedClass: 'UndecodableRecordError',
+        expectedMessage: /fingerprint/i,
+      },
       {
         key: 'forged-token',
         value: world.codec.encodeResponse(completedWithToken(crypto.randomBytes(40))),

@@ -29,11 +29,16 @@ describe('stale replies', () => {
     await world.replies.complete(request, { approved: false, reviewer: 'duplicate' });
 
     await expect
-      .poll(() => metricValue(bridge, /tkb_stale_replies_total\{reason="already-completed"\} (\d+)/), { timeout: 15_000 })
+      .poll(() => metricValue(bridge, /tkb_stale_replies_total\{reason="already-completed"\} (\d+)/), {
+        timeout: 15_000,
+      })
       .toBe(1);
     // The next reply is processed normally: the stale one did not block the partition.
     const next = await world.startExpense({ id: uniqueName('e'), amountCents: 2 });
-    await world.replies.complete((await world.requestOf(next.workflowId)).request, { approved: true, reviewer: 'next' });
+    await world.replies.complete((await world.requestOf(next.workflowId)).request, {
+      approved: true,
+      reviewer: 'next',
+    });
     expect(await next.result()).toEqual({ approved: true, reviewer: 'next' });
     expect(world.deadLetters).toHaveLength(0);
   });

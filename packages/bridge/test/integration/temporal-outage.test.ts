@@ -58,8 +58,12 @@ describe('Temporal stopped for ~10 s in the middle of a stream of replies', () =
     expect(world.deadLetters).toHaveLength(0);
     const metrics = await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/tkb_temporal_retries_total\{call="complete"\} [1-9]/);
-    await waitUntil('readiness to recover', async () => (await fetch(`http://127.0.0.1:${bridge.httpPort}/readyz`)).status === 200, {
-      timeoutMs: 20_000,
-    });
+    await waitUntil(
+      'readiness to recover',
+      async () => (await fetch(`http://127.0.0.1:${bridge.httpPort}/readyz`)).status === 200,
+      {
+        timeoutMs: 20_000,
+      },
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildCli, settingHelpLine } from '../../src/config/cli';
 import { loadBridgeOptions } from '../../src/config/load-config';
-import { type BridgeOptions, compileBridgeOptions, defaultBridgeOptions, getSettingValue } from '../../src/config/options';
+import {
+  type BridgeOptions,
+  compileBridgeOptions,
+  defaultBridgeOptions,
+  getSettingValue,
+} from '../../src/config/options';
 import { SETTINGS, findSetting } from '../../src/config/settings';
 import { ConfigError } from '../../src/errors';
 
@@ -62,32 +67,65 @@ describe('compileBridgeOptions', () => {
 
   it('requires brokers, naming the setting, its flag, its variable and the value', () => {
     const error = configError(() => compileBridgeOptions({ kafka: { responseTopics: ['replies'] } }));
-    expect(error.message).toBe('kafka.brokers (--kafka-brokers / TKB_KAFKA_BROKERS) must list at least one host:port, got ""');
+    expect(error.message).toBe(
+      'kafka.brokers (--kafka-brokers / TKB_KAFKA_BROKERS) must list at least one host:port, got ""',
+    );
     expect(error.optionPath).toBe('kafka.brokers');
     expect(String(error)).toMatch(/^ConfigError: kafka\.brokers/);
   });
 
   it.each([
-    [{ kafka: { ...minimal.kafka, brokers: ['localhost'] } }, 'kafka.brokers (--kafka-brokers / TKB_KAFKA_BROKERS) must list host:port entries, got "localhost"'],
-    [{ kafka: { ...minimal.kafka, responseTopics: [] } }, 'kafka.responseTopics (--kafka-response-topics / TKB_KAFKA_RESPONSE_TOPICS) must list at least one topic, got ""'],
-    [{ kafka: { ...minimal.kafka, responseTopics: ['bad topic'] } }, 'kafka.responseTopics (--kafka-response-topics / TKB_KAFKA_RESPONSE_TOPICS) must be valid Kafka topic names ([a-zA-Z0-9._-], at most 249), got "bad topic"'],
-    [{ ...minimal, processing: { maxInFlight: 0 } }, 'processing.maxInFlight (--processing-max-in-flight / TKB_PROCESSING_MAX_IN_FLIGHT) must be between 1 and 100000, got 0'],
-    [{ ...minimal, processing: { maxInFlight: 2.5 } }, 'processing.maxInFlight (--processing-max-in-flight / TKB_PROCESSING_MAX_IN_FLIGHT) must be an integer, got 2.5'],
-    [{ ...minimal, processing: { staleReplies: 'ignore' } }, 'processing.staleReplies (--processing-stale-replies / TKB_PROCESSING_STALE_REPLIES) must be one of drop, dead-letter, got "ignore"'],
-    [{ ...minimal, temporal: { namespace: '' } }, 'temporal.namespace (--temporal-namespace / TKB_TEMPORAL_NAMESPACE) must not be empty, got ""'],
-    [{ ...minimal, log: { level: 'verbose' } }, 'log.level (--log-level / TKB_LOG_LEVEL) must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
-    [{ ...minimal, http: { port: 70000 } }, 'http.port (--http-port / TKB_HTTP_PORT) must be between 0 and 65535, got 70000'],
+    [
+      { kafka: { ...minimal.kafka, brokers: ['localhost'] } },
+      'kafka.brokers (--kafka-brokers / TKB_KAFKA_BROKERS) must list host:port entries, got "localhost"',
+    ],
+    [
+      { kafka: { ...minimal.kafka, responseTopics: [] } },
+      'kafka.responseTopics (--kafka-response-topics / TKB_KAFKA_RESPONSE_TOPICS) must list at least one topic, got ""',
+    ],
+    [
+      { kafka: { ...minimal.kafka, responseTopics: ['bad topic'] } },
+      'kafka.responseTopics (--kafka-response-topics / TKB_KAFKA_RESPONSE_TOPICS) must be valid Kafka topic names ([a-zA-Z0-9._-], at most 249), got "bad topic"',
+    ],
+    [
+      { ...minimal, processing: { maxInFlight: 0 } },
+      'processing.maxInFlight (--processing-max-in-flight / TKB_PROCESSING_MAX_IN_FLIGHT) must be between 1 and 100000, got 0',
+    ],
+    [
+      { ...minimal, processing: { maxInFlight: 2.5 } },
+      'processing.maxInFlight (--processing-max-in-flight / TKB_PROCESSING_MAX_IN_FLIGHT) must be an integer, got 2.5',
+    ],
+    [
+      { ...minimal, processing: { staleReplies: 'ignore' } },
+      'processing.staleReplies (--processing-stale-replies / TKB_PROCESSING_STALE_REPLIES) must be one of drop, dead-letter, got "ignore"',
+    ],
+    [
+      { ...minimal, temporal: { namespace: '' } },
+      'temporal.namespace (--temporal-namespace / TKB_TEMPORAL_NAMESPACE) must not be empty, got ""',
+    ],
+    [
+      { ...minimal, log: { level: 'verbose' } },
+      'log.level (--log-level / TKB_LOG_LEVEL) must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+    ],
+    [
+      { ...minimal, http: { port: 70000 } },
+      'http.port (--http-port / TKB_HTTP_PORT) must be between 0 and 65535, got 70000',
+    ],
   ])('rejects %j with a message naming the setting', (input, message) => {
     expect(configError(() => compileBridgeOptions(input as never)).message).toBe(message);
   });
 
   it('masks secrets in error messages', () => {
     const error = configError(() => compileBridgeOptions({ ...minimal, temporal: { apiKey: 42 as never } }));
-    expect(error.message).toBe('temporal.apiKey (--temporal-api-key / TKB_TEMPORAL_API_KEY) must be a string, got "***"');
+    expect(error.message).toBe(
+      'temporal.apiKey (--temporal-api-key / TKB_TEMPORAL_API_KEY) must be a string, got "***"',
+    );
   });
 
   it('rejects unknown options, so that typos in a config file do not pass silently', () => {
-    const error = configError(() => compileBridgeOptions({ ...minimal, kafka: { ...minimal.kafka, brokrs: ['x:1'] } } as never));
+    const error = configError(() =>
+      compileBridgeOptions({ ...minimal, kafka: { ...minimal.kafka, brokrs: ['x:1'] } } as never),
+    );
     expect(error.optionPath).toBe('kafka.brokrs');
     expect(error.message).toContain('Unknown option kafka.brokrs');
   });
@@ -101,23 +139,38 @@ describe('compileBridgeOptions', () => {
     ).toBe('kafka.deadLetterTopic');
     expect(
       configError(() => compileBridgeOptions({ kafka: { ...minimal.kafka, ssl: { certPath: '/c.pem' } } })).message,
-    ).toContain('kafka.ssl.certPath (--kafka-ssl-cert-path / TKB_KAFKA_SSL_CERT_PATH) must be set together with kafka.ssl.keyPath');
-    expect(
-      configError(() => compileBridgeOptions({ kafka: { ...minimal.kafka, sasl: { mechanism: 'plain', username: 'u' } } })).message,
-    ).toContain('kafka.sasl.password (--kafka-sasl-password / TKB_KAFKA_SASL_PASSWORD) is required by kafka.sasl.mechanism');
-    expect(configError(() => compileBridgeOptions({ ...minimal, http: { port: 9000 }, grpcHealth: { port: 9000 } })).optionPath).toBe(
-      'grpcHealth.port',
+    ).toContain(
+      'kafka.ssl.certPath (--kafka-ssl-cert-path / TKB_KAFKA_SSL_CERT_PATH) must be set together with kafka.ssl.keyPath',
     );
+    expect(
+      configError(() =>
+        compileBridgeOptions({ kafka: { ...minimal.kafka, sasl: { mechanism: 'plain', username: 'u' } } }),
+      ).message,
+    ).toContain(
+      'kafka.sasl.password (--kafka-sasl-password / TKB_KAFKA_SASL_PASSWORD) is required by kafka.sasl.mechanism',
+    );
+    expect(
+      configError(() => compileBridgeOptions({ ...minimal, http: { port: 9000 }, grpcHealth: { port: 9000 } }))
+        .optionPath,
+    ).toBe('grpcHealth.port');
   });
 
   it('accepts TLS as a switch or as detailed settings', () => {
     const detailed = compileBridgeOptions({
-      kafka: { ...minimal.kafka, ssl: { caPath: '/ca.pem' }, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } },
+      kafka: {
+        ...minimal.kafka,
+        ssl: { caPath: '/ca.pem' },
+        sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
+      },
       temporal: { tls: { clientCertPath: '/c.pem', clientKeyPath: '/k.pem', serverNameOverride: 'temporal.internal' } },
     });
     expect(detailed.kafka.ssl).toEqual({ caPath: '/ca.pem', rejectUnauthorized: true });
     expect(detailed.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'u', password: 'p' });
-    expect(detailed.temporal.tls).toEqual({ clientCertPath: '/c.pem', clientKeyPath: '/k.pem', serverNameOverride: 'temporal.internal' });
+    expect(detailed.temporal.tls).toEqual({
+      clientCertPath: '/c.pem',
+      clientKeyPath: '/k.pem',
+      serverNameOverride: 'temporal.internal',
+    });
     expect(compileBridgeOptions({ ...minimal, temporal: { tls: true } }).temporal.tls).toBe(true);
   });
 
@@ -127,8 +180,12 @@ describe('compileBridgeOptions', () => {
   });
 
   it('allows the bridge namespace alone by default, or the listed namespaces', () => {
-    expect(compileBridgeOptions({ ...minimal, temporal: { namespace: 'orders' } }).temporal.allowedNamespaces).toEqual(['orders']);
-    expect(compileBridgeOptions({ ...minimal, temporal: { allowedNamespaces: ['a', 'b'] } }).temporal.allowedNamespaces).toEqual(['a', 'b']);
+    expect(compileBridgeOptions({ ...minimal, temporal: { namespace: 'orders' } }).temporal.allowedNamespaces).toEqual([
+      'orders',
+    ]);
+    expect(
+      compileBridgeOptions({ ...minimal, temporal: { allowedNamespaces: ['a', 'b'] } }).temporal.allowedNamespaces,
+    ).toEqual(['a', 'b']);
   });
 
   it('keeps defaultBridgeOptions() a fresh object per call', () => {
@@ -160,7 +217,11 @@ describe('loadBridgeOptions precedence: defaults < file < environment < flags', 
     const options = loadBridgeOptions({
       configPath: '/etc/tkb.json',
       readFile,
-      env: { TKB_KAFKA_BROKERS: 'env1:9092, env2:9092', TKB_PROCESSING_MAX_IN_FLIGHT: '20', TKB_TEMPORAL_NAMESPACE: 'env-ns' },
+      env: {
+        TKB_KAFKA_BROKERS: 'env1:9092, env2:9092',
+        TKB_PROCESSING_MAX_IN_FLIGHT: '20',
+        TKB_TEMPORAL_NAMESPACE: 'env-ns',
+      },
       flags: { 'processing.maxInFlight': '30' },
     });
     expect(options.kafka.brokers).toEqual(['env1:9092', 'env2:9092']);
@@ -213,7 +274,9 @@ describe('loadBridgeOptions precedence: defaults < file < environment < flags', 
 
   it('reports unparsable text with the variable it came from', () => {
     const error = configError(() =>
-      loadBridgeOptions({ env: { TKB_KAFKA_BROKERS: 'k:9092', TKB_KAFKA_RESPONSE_TOPICS: 'r', TKB_PROCESSING_MAX_IN_FLIGHT: 'lots' } }),
+      loadBridgeOptions({
+        env: { TKB_KAFKA_BROKERS: 'k:9092', TKB_KAFKA_RESPONSE_TOPICS: 'r', TKB_PROCESSING_MAX_IN_FLIGHT: 'lots' },
+      }),
     );
     expect(error.message).toBe(
       'processing.maxInFlight (--processing-max-in-flight / TKB_PROCESSING_MAX_IN_FLIGHT) must be an integer, got "lots" from TKB_PROCESSING_MAX_IN_FLIGHT',
@@ -221,24 +284,36 @@ describe('loadBridgeOptions precedence: defaults < file < environment < flags', 
   });
 
   it('reports an empty broker list given by the environment', () => {
-    const error = configError(() => loadBridgeOptions({ env: { TKB_KAFKA_BROKERS: '', TKB_KAFKA_RESPONSE_TOPICS: 'r' } }));
-    expect(error.message).toBe('kafka.brokers (--kafka-brokers / TKB_KAFKA_BROKERS) must list at least one host:port, got ""');
+    const error = configError(() =>
+      loadBridgeOptions({ env: { TKB_KAFKA_BROKERS: '', TKB_KAFKA_RESPONSE_TOPICS: 'r' } }),
+    );
+    expect(error.message).toBe(
+      'kafka.brokers (--kafka-brokers / TKB_KAFKA_BROKERS) must list at least one host:port, got ""',
+    );
   });
 
   it('names a config file that is missing or not JSON', () => {
     expect(configError(() => loadBridgeOptions({ configPath: '/missing.json', readFile, env: {} })).message).toMatch(
       /^config file \(--config \/ TKB_CONFIG\) cannot be read, got "\/missing.json"/,
     );
-    expect(configError(() => loadBridgeOptions({ configPath: '/x.json', readFile: () => '{oops', env: {} })).message).toMatch(
-      /^config file "\/x.json" is not valid JSON/,
-    );
+    expect(
+      configError(() => loadBridgeOptions({ configPath: '/x.json', readFile: () => '{oops', env: {} })).message,
+    ).toMatch(/^config file "\/x.json" is not valid JSON/);
   });
 });
 
 describe('the CLI', () => {
   it('runs with options from flags over the environment', async () => {
     const options = await runCli(
-      ['--kafka-brokers', 'a:9092,b:9092', '--processing-max-in-flight', '64', '--kafka-ssl', '--processing-stale-replies', 'dead-letter'],
+      [
+        '--kafka-brokers',
+        'a:9092,b:9092',
+        '--processing-max-in-flight',
+        '64',
+        '--kafka-ssl',
+        '--processing-stale-replies',
+        'dead-letter',
+      ],
       { TKB_KAFKA_RESPONSE_TOPICS: 'replies', TKB_PROCESSING_MAX_IN_FLIGHT: '8', TKB_LOG_LEVEL: 'debug' },
     );
     expect(options.kafka.brokers).toEqual(['a:9092', 'b:9092']);
@@ -249,7 +324,14 @@ describe('the CLI', () => {
   });
 
   it('accepts an explicit false for switches', async () => {
-    const options = await runCli(['--kafka-brokers', 'a:1', '--kafka-response-topics', 'r', '--kafka-from-beginning', 'false']);
+    const options = await runCli([
+      '--kafka-brokers',
+      'a:1',
+      '--kafka-response-topics',
+      'r',
+      '--kafka-from-beginning',
+      'false',
+    ]);
     expect(options.kafka.fromBeginning).toBe(false);
   });
 
@@ -276,7 +358,10 @@ describe('the CLI', () => {
 
   it('documents the data converter module and the result schemas file with their flags and variables', () => {
     const program = buildCli({ run: async () => undefined }, { env: {} });
-    const flat = (program.commands.find((command) => command.name() === 'run')?.helpInformation() ?? '').replace(/\s+/g, ' ');
+    const flat = (program.commands.find((command) => command.name() === 'run')?.helpInformation() ?? '').replace(
+      /\s+/g,
+      ' ',
+    );
     expect(flat).toContain('--temporal-data-converter-module <value>');
     expect(flat).toContain('TKB_TEMPORAL_DATA_CONVERTER_MODULE');
     expect(flat).toContain('--processing-result-schemas <value>');

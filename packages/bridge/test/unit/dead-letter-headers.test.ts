@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS, DEAD_LETTER_MESSAGE_MAX_CHARS, deadLetterHeaders } from '../../src/config/dead-letter-headers';
+import {
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_MESSAGE_MAX_CHARS,
+  deadLetterHeaders,
+} from '../../src/config/dead-letter-headers';
 import { DeadLetterPublishError, InvalidResponseError } from '../../src/errors';
 
 describe('dead-letter headers', () => {

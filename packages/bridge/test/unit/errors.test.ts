@@ -83,7 +83,9 @@ class FakeFrontend {
       },
     );
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
     );
   }
 }
@@ -196,7 +198,9 @@ describe('classifyTemporalError', () => {
   it('classifies connection failures as transient', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7233'), { code: 'ECONNREFUSED' });
     expect(classifyTemporalError(refused)).toBe('transient');
-    expect(classifyTemporalError(new ServiceError('Failed to connect to Temporal server', { cause: refused }))).toBe('transient');
+    expect(classifyTemporalError(new ServiceError('Failed to connect to Temporal server', { cause: refused }))).toBe(
+      'transient',
+    );
   });
 
   it('classifies a call interrupted by shutdown as transient, so its record stays uncommitted', () => {
@@ -234,12 +238,17 @@ describe('toTemporalCallError', () => {
     expect(wrapped).toBeInstanceOf(TransientTemporalError);
     expect(wrapped).toMatchObject({ call: 'complete', grpcCode: grpc.status.UNAVAILABLE, cause: transient });
 
-    const stale = toTemporalCallError(new ActivityNotFoundError('Not found'), 'heartbeat', { record, staleReason: 'workflow-closed' });
+    const stale = toTemporalCallError(new ActivityNotFoundError('Not found'), 'heartbeat', {
+      record,
+      staleReason: 'workflow-closed',
+    });
     expect(stale).toBeInstanceOf(StaleActivityError);
     expect(stale).toMatchObject({ reason: 'workflow-closed', record });
 
     const rejected = toTemporalCallError(
-      new ActivityCompletionError('x', { cause: grpcError(grpc.status.INVALID_ARGUMENT, 'Error deserializing task token.') }),
+      new ActivityCompletionError('x', {
+        cause: grpcError(grpc.status.INVALID_ARGUMENT, 'Error deserializing task token.'),
+      }),
       'fail',
       { record },
     );
@@ -309,7 +318,9 @@ describe('classification of errors thrown by the real AsyncCompletionClient', ()
     closed.forceShutdown();
     const unreachable = Connection.lazy({ address: `127.0.0.1:${port}`, interceptors: [] });
     try {
-      const error = await new CauseKeepingClient({ connection: unreachable }).complete(token, 'r').catch((e: unknown) => e);
+      const error = await new CauseKeepingClient({ connection: unreachable })
+        .complete(token, 'r')
+        .catch((e: unknown) => e);
       expect(grpcStatusCode(error)).toBe(grpc.status.UNAVAILABLE);
       expect(classifyTemporalError(error)).toBe('transient');
     } finally {

@@ -29,7 +29,10 @@ async function httpServer(health: HealthState) {
 }
 
 type HealthClient = grpc.Client & {
-  check(request: HealthCheckRequest, callback: (error: grpc.ServiceError | null, response?: HealthCheckResponse) => void): void;
+  check(
+    request: HealthCheckRequest,
+    callback: (error: grpc.ServiceError | null, response?: HealthCheckResponse) => void,
+  ): void;
   watch(request: HealthCheckRequest): grpc.ClientReadableStream<HealthCheckResponse>;
 };
 
@@ -41,7 +44,9 @@ async function grpcServer(health: HealthState) {
   cleanups.push(() => client.close());
   const check = (service: string) =>
     new Promise<HealthCheckResponse>((resolve, reject) =>
-      client.check({ service }, (error, response) => (error ? reject(error) : resolve(response as HealthCheckResponse))),
+      client.check({ service }, (error, response) =>
+        error ? reject(error) : resolve(response as HealthCheckResponse),
+      ),
     );
   return { running, client, check };
 }
@@ -72,7 +77,10 @@ describe('HealthState', () => {
     health.setReady('temporal');
     expect(health.snapshot().ready).toBe(true);
     health.setNotReady('temporal', 'retrying after UNAVAILABLE');
-    expect(health.snapshot()).toMatchObject({ ready: false, components: { temporal: { ready: false, detail: 'retrying after UNAVAILABLE' } } });
+    expect(health.snapshot()).toMatchObject({
+      ready: false,
+      components: { temporal: { ready: false, detail: 'retrying after UNAVAILABLE' } },
+    });
   });
 
   it('is neither live nor ready once marked dead', () => {
@@ -84,7 +92,9 @@ describe('HealthState', () => {
   });
 
   it('rejects unknown component names instead of staying unready forever', () => {
-    expect(() => new HealthState().setReady('kafak')).toThrow(/Unknown health component "kafak"; known: kafka, temporal/);
+    expect(() => new HealthState().setReady('kafak')).toThrow(
+      /Unknown health component "kafak"; known: kafka, temporal/,
+    );
   });
 });
 
@@ -141,7 +151,9 @@ describe('HTTP health server', () => {
     const metrics = createBridgeMetrics({ defaultMetrics: false });
     const first = await startHealthServer({ health, registry: metrics.registry, host: '127.0.0.1', port: 0 });
     cleanups.push(() => first.close());
-    await expect(startHealthServer({ health, registry: metrics.registry, host: '127.0.0.1', port: first.port })).rejects.toMatchObject({
+    await expect(
+      startHealthServer({ health, registry: metrics.registry, host: '127.0.0.1', port: first.port }),
+    ).rejects.toMatchObject({
       code: 'EADDRINUSE',
     });
   });

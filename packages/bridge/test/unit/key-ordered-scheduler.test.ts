@@ -116,7 +116,10 @@ describe('KeyOrderedScheduler', () => {
 
   it('keeps a key going after one of its tasks fails, and reports the failure', async () => {
     const failures: Array<[unknown, string]> = [];
-    const scheduler = new KeyOrderedScheduler({ maxInFlight: 4, onTaskError: (error, key) => failures.push([error, key]) });
+    const scheduler = new KeyOrderedScheduler({
+      maxInFlight: 4,
+      onTaskError: (error, key) => failures.push([error, key]),
+    });
     const boom = new Error('boom');
     const ran: string[] = [];
     await scheduler.submit('k', async () => {

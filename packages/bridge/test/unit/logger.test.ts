@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, tokenDigest } from '../../src/observability/logger';
 
 /** A logger writing into an array of parsed JSON lines. */
-function capture(): { lines: Array<Record<string, unknown>>; raw: () => string; logger: ReturnType<typeof createLogger> } {
+function capture(): {
+  lines: Array<Record<string, unknown>>;
+  raw: () => string;
+  logger: ReturnType<typeof createLogger>;
+} {
   const chunks: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -16,12 +20,19 @@ function capture(): { lines: Array<Record<string, unknown>>; raw: () => string; 
     logger,
     raw: () => chunks.join(''),
     get lines() {
-      return chunks.join('').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      return chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
     },
   };
 }
 
-const token = new Uint8Array(Buffer.from('0a2430303030303030302d303030302d303030302d303030302d303030303030303030303030', 'hex'));
+const token = new Uint8Array(
+  Buffer.from('0a2430303030303030302d303030302d303030302d303030302d303030303030303030303030', 'hex'),
+);
 const tokenBase64 = Buffer.from(token).toString('base64');
 const tokenHex = Buffer.from(token).toString('hex');
 
@@ -37,7 +48,12 @@ describe('createLogger', () => {
   it('writes JSON lines with a level label, a time and the service name', () => {
     const out = capture();
     out.logger.info({ topic: 'replies' }, 'started');
-    expect(out.lines[0]).toMatchObject({ level: 'info', service: 'temporal-kafka-bridge', topic: 'replies', msg: 'started' });
+    expect(out.lines[0]).toMatchObject({
+      level: 'info',
+      service: 'temporal-kafka-bridge',
+      topic: 'replies',
+      msg: 'started',
+    });
     expect(typeof out.lines[0]?.['time']).toBe('string');
   });
 
@@ -64,7 +80,10 @@ describe('createLogger', () => {
 
   it('redacts passwords and API keys, e.g. when logging the options', () => {
     const out = capture();
-    out.logger.info({ options: { kafka: { sasl: { password: 'hunter2' } }, temporal: { apiKey: 'key-123' } } }, 'config');
+    out.logger.info(
+      { options: { kafka: { sasl: { password: 'hunter2' } }, temporal: { apiKey: 'key-123' } } },
+      'config',
+    );
     expect(out.raw()).not.toContain('hunter2');
     expect(out.raw()).not.toContain('key-123');
     expect(out.raw()).toContain('[redacted]');

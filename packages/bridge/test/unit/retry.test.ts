@@ -16,7 +16,10 @@ function fakeSleep(): { sleep: Sleep; delays: number[] } {
 }
 
 /** An operation that fails `failures` times with `error`, then resolves with 'ok'. */
-function failingTimes(failures: number, error: unknown = new Error('flaky')): { op: () => Promise<string>; calls: () => number } {
+function failingTimes(
+  failures: number,
+  error: unknown = new Error('flaky'),
+): { op: () => Promise<string>; calls: () => number } {
   let calls = 0;
   return {
     calls: () => calls,
@@ -32,7 +35,9 @@ describe('backoffDelayMs', () => {
   const noJitter = { initialMs: 100, maxMs: 1000, multiplier: 2, jitter: 'none' as const };
 
   it('grows exponentially from initialMs and stops at maxMs', () => {
-    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffDelayMs(attempt, noJitter))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffDelayMs(attempt, noJitter))).toEqual([
+      100, 200, 400, 800, 1000, 1000,
+    ]);
   });
 
   it('stays at the cap for absurd attempt numbers instead of overflowing', () => {

@@ -34,7 +34,12 @@ export function newClusterId(): string {
   }
 }
 
-function serverProperties(port: number, controllerPort: number, dataDir: string, extra: Record<string, string>): string {
+function serverProperties(
+  port: number,
+  controllerPort: number,
+  dataDir: string,
+  extra: Record<string, string>,
+): string {
   const props: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
@@ -143,7 +148,9 @@ export class LocalKafka implements KafkaServer {
       });
     } catch (err) {
       await proc.kill();
-      throw new ServerStartError(`Kafka did not start: ${(err as Error).message}`, 'kafka', this.logPath, { cause: err });
+      throw new ServerStartError(`Kafka did not start: ${(err as Error).message}`, 'kafka', this.logPath, {
+        cause: err,
+      });
     }
   }
 

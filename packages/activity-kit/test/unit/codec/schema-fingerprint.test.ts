@@ -37,7 +37,9 @@ describe('Parsing Canonical Form', () => {
   });
 
   it('gives the same fingerprint to schemas that differ only in docs', () => {
-    const withoutDocs = JSON.parse(JSON.stringify(schemas.ActivityCancelNotice, (k, v: unknown) => (k === 'doc' ? undefined : v)));
+    const withoutDocs = JSON.parse(
+      JSON.stringify(schemas.ActivityCancelNotice, (k, v: unknown) => (k === 'doc' ? undefined : v)),
+    );
     expect(schemaFingerprint(withoutDocs)).toEqual(schemaFingerprint(schemas.ActivityCancelNotice));
   });
 });

@@ -33,9 +33,18 @@ describe('createWireCodec encoding', () => {
   });
 
   it('round-trips a request, keeping Dates, nulls, Buffers and maps', () => {
-    const request = aRequest({ workflowId: null, runId: null, workflowType: null, deadline: null, heartbeatTimeoutMs: null });
+    const request = aRequest({
+      workflowId: null,
+      runId: null,
+      workflowType: null,
+      deadline: null,
+      heartbeatTimeoutMs: null,
+    });
     expect(codec.decode(codec.encodeRequest(request))).toEqual({ name: 'ActivityTaskRequest', value: request });
-    const decoded = codec.decode(codec.encodeRequest(aRequest())).value as { scheduledTime: unknown; taskToken: unknown };
+    const decoded = codec.decode(codec.encodeRequest(aRequest())).value as {
+      scheduledTime: unknown;
+      taskToken: unknown;
+    };
     expect(decoded.scheduledTime).toBeInstanceOf(Date);
     expect(Buffer.isBuffer(decoded.taskToken)).toBe(true);
   });
@@ -171,7 +180,7 @@ describe('createWireCodec decoding errors', () => {
 
   it('answers random bytes behind every known header with a non-retryable codec error or a value, quickly', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const headers = [codec.encodeRequest(aRequest()), valid, codec.encodeCancelNotice(aCancelNotice())].map((b) =>
       b.subarray(0, 10),
     );

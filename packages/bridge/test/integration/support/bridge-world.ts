@@ -6,7 +6,13 @@ import {
   type ActivityCancelNotice,
   type ActivityTaskRequest,
 } from '@temporal-kafka-bridge/activity-kit';
-import { createTopic, testKafka, uniqueName, waitUntil, type ServerAddresses } from '@temporal-kafka-bridge/test-harness';
+import {
+  createTopic,
+  testKafka,
+  uniqueName,
+  waitUntil,
+  type ServerAddresses,
+} from '@temporal-kafka-bridge/test-harness';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -165,7 +171,10 @@ export class BridgeWorld {
   }
 
   private async collect(topic: string, onMessage: (message: KafkaMessage) => void): Promise<void> {
-    const consumer = testKafka(this.servers.kafkaBrokers).consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 50 });
+    const consumer = testKafka(this.servers.kafkaBrokers).consumer({
+      groupId: uniqueName('collector'),
+      maxWaitTimeInMs: 50,
+    });
     this.consumers.push(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -180,7 +189,7 @@ export function header(message: KafkaMessage, name: string): string | undefined 
 }
 
 function merge<T extends object>(base: T, overrides: T): T {
-  const out: Record<string, unknown> = { ...base };
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [key, value] of Object.entries(overrides)) {
     const current = out[key];
     out[key] =

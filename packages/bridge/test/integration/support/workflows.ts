@@ -20,7 +20,12 @@ export interface Decision {
   reviewer: string;
 }
 export interface FailureSeen {
-  failed: { type: string | null | undefined; message: string; nonRetryable: boolean | null | undefined; details: unknown[] };
+  failed: {
+    type: string | null | undefined;
+    message: string;
+    nonRetryable: boolean | null | undefined;
+    details: unknown[];
+  };
 }
 
 const { approveExpense } = proxyActivities<{ approveExpense(e: Expense): Promise<Decision> }>({
@@ -54,7 +59,13 @@ export async function cancellableExpenseWorkflow(expense: Expense): Promise<stri
   setHandler(cancelApproval, () => void (cancelRequested = true));
   const scope = new CancellationScope();
   const activity = scope.run(() => approveExpense(expense));
-  await Promise.race([activity.then(() => undefined, () => undefined), condition(() => cancelRequested)]);
+  await Promise.race([
+    activity.then(
+      () => undefined,
+      () => undefined,
+    ),
+    condition(() => cancelRequested),
+  ]);
   if (cancelRequested) scope.cancel();
   try {
     const decision = await activity;

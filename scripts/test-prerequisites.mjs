@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-'use strict';
 // Installs what the test suite needs besides node_modules: fastavro, the second Avro implementation that the
 // cross-language vector test decodes the golden vectors with. Kafka and Temporal are installed by the harness.
 // Runs after `tsc --build`, so it can use the harness's Python lookup.
-const { ensurePythonModule } = require('../packages/test-harness/dist');
+import harness from '../packages/test-harness/dist/index.js';
 
 try {
-  const python = ensurePythonModule('fastavro', 'fastavro>=1.9,<2');
+  const python = harness.ensurePythonModule('fastavro', 'fastavro>=1.9,<2');
   console.log(`[test-prerequisites] fastavro available to ${python}`);
 } catch (err) {
   console.error(`[test-prerequisites] ${err.message}`);
