@@ -5,6 +5,7 @@ import avro from 'avsc';
 import type { Producer } from 'kafkajs';
 import { CancelNoticePublisher } from './cancellation/cancel-notice-publisher';
 import { cancelWatchMetrics } from './cancellation/cancel-watch-metrics';
+import { DirectCancelNotices } from './cancellation/direct-cancel-notices';
 import { PendingCancelWatcher } from './cancellation/pending-cancel-watcher';
 import type { BridgeOptions } from './config/options';
 import { checkTlsFiles } from './config/tls-files';
@@ -111,13 +112,36 @@ export class Bridge {
       observeCall: (call, seconds, ok) =>
         this.metrics.temporalCallDuration.observe({ call, result: ok ? 'ok' : 'error' }, seconds),
     });
+    // The watcher owns cancel notices whenever it runs; without it, stops learned from heartbeats go out directly.
+    const cancelMetrics = cancelWatchMetrics(this.metrics.registry);
+    const notices = kafkaOptions.requestTopic
+      ? new CancelNoticePublisher(this.producer, codec, kafkaOptions.requestTopic)
+      : undefined;
+    if (notices && this.options.cancellation.pollIntervalMs > 0) {
+      this.cancelWatcher = new PendingCancelWatcher(
+        kafka,
+        codec,
+        notices,
+        this.connection,
+        this.log,
+        {
+          groupId: `${kafkaOptions.groupId}.cancel-watch`,
+          requestTopic: notices.topic,
+          fromBeginning: kafkaOptions.fromBeginning,
+          sessionTimeoutMs: kafkaOptions.sessionTimeoutMs,
+          pollIntervalMs: this.options.cancellation.pollIntervalMs,
+          allowedNamespaces: temporal.allowedNamespaces,
+        },
+        cancelMetrics,
+      );
+    }
+    const stops =
+      this.cancelWatcher ?? (notices && new DirectCancelNotices(notices, this.log, this.options.retry, cancelMetrics));
     const processor = new RecordProcessor(
       codec,
       dispatcher,
       new DeadLetterPublisher(this.producer, kafkaOptions.deadLetterTopic),
-      kafkaOptions.requestTopic
-        ? new CancelNoticePublisher(this.producer, codec, kafkaOptions.requestTopic)
-        : undefined,
+      stops,
       this.processorEvents(),
       this.log,
       { maxRecordBytes: processing.maxRecordBytes, staleReplies: processing.staleReplies, retry: this.options.retry },
@@ -138,25 +162,7 @@ export class Bridge {
         ready ? this.health.setReady('kafka', detail) : this.health.setNotReady('kafka', detail),
     });
     await this.consumer.start();
-    if (kafkaOptions.requestTopic && this.options.cancellation.pollIntervalMs > 0) {
-      this.cancelWatcher = new PendingCancelWatcher(
-        kafka,
-        codec,
-        new CancelNoticePublisher(this.producer, codec, kafkaOptions.requestTopic),
-        this.connection,
-        this.log,
-        {
-          groupId: `${kafkaOptions.groupId}.cancel-watch`,
-          requestTopic: kafkaOptions.requestTopic,
-          fromBeginning: kafkaOptions.fromBeginning,
-          sessionTimeoutMs: kafkaOptions.sessionTimeoutMs,
-          pollIntervalMs: this.options.cancellation.pollIntervalMs,
-          allowedNamespaces: temporal.allowedNamespaces,
-        },
-        cancelWatchMetrics(this.metrics.registry),
-      );
-      await this.cancelWatcher.start();
-    }
+    await this.cancelWatcher?.start();
     this.log.info(
       { topics: kafkaOptions.responseTopics, groupId: kafkaOptions.groupId, namespaces: temporal.allowedNamespaces },
       'bridge started',
@@ -211,7 +217,6 @@ export class Bridge {
         log.warn({ err: (error as Error).message, delayMs }, 'transient failure, retrying');
       },
       recovered: () => health.setReady('temporal', 'ok'),
-      cancelNoticePublished: (reason) => log.info({ reason }, 'published a cancel notice'),
     };
   }
 }

@@ -20,6 +20,8 @@ export interface WatchedAttempt {
   readonly attempt: number;
   /** Whether a cancel notice was already published (or seen on the request topic) for this attempt. */
   readonly notified: boolean;
+  /** A stop a heartbeat answer announced for this attempt (describe does not show a reset). */
+  readonly requestedStop?: CancelReason | undefined;
 }
 
 /** A pending activity as DescribeWorkflowExecution reports it, reduced to what the decision needs. */
@@ -53,7 +55,8 @@ export interface CancelDecision<A extends WatchedAttempt> {
  * watched.
  *
  * - A pending attempt (same activity id and attempt number) whose cancellation was requested, or that is paused,
- *   gets one notice — a cancel request wins over a pause — even when its workflow already closed.
+ *   gets one notice — a cancel request wins over a pause — even when its workflow already closed. So does an
+ *   attempt a heartbeat answer told to stop whose notice could not be published yet (whatever describe shows).
  * - An attempt is watched while its workflow is open and its activity is pending with that attempt number. Once
  *   the workflow is closed or gone, or the activity completed or moved on to another attempt, nothing waits on
  *   its reply any more — except for the notice still due, after which the next poll stops watching it.
@@ -69,7 +72,7 @@ export function decideCancelNotices<A extends WatchedAttempt>(
   for (const attempt of attempts) {
     const found = pendingById.get(attempt.activityId);
     const pending = found?.attempt === attempt.attempt ? found : undefined;
-    const reason = pending && stopReasonOf(pending);
+    const reason = (pending && stopReasonOf(pending)) ?? attempt.requestedStop;
     if (reason !== undefined && !attempt.notified) notify.push({ attempt, reason });
     else if (pending === undefined || described.closed) untrack.push(attempt);
   }

@@ -1,12 +1,12 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PendingCancelWatcherEvents } from './pending-cancel-watcher';
 
-const REASONS = ['CANCEL_REQUESTED', 'PAUSED'] as const;
+const REASONS = ['CANCEL_REQUESTED', 'PAUSED', 'RESET'] as const;
 
 /**
- * Registers the cancel watcher's metrics on `registry` and returns the events that feed them:
+ * Registers the cancellation metrics on `registry` and returns the events that feed them:
  * `tkb_cancel_watch_tracked` (requests waiting on a reply that the watcher follows),
- * `tkb_cancel_watch_notices_total{reason}` (notices it published) and
+ * `tkb_cancel_notices_total{reason}` (every cancel notice the bridge published, one per attempt) and
  * `tkb_cancel_watch_describe_failures_total` (DescribeWorkflowExecution calls that failed, to be tried again).
  */
 export function cancelWatchMetrics(registry: Registry): PendingCancelWatcherEvents {
@@ -16,8 +16,8 @@ export function cancelWatchMetrics(registry: Registry): PendingCancelWatcherEven
     registers: [registry],
   });
   const notices = new Counter({
-    name: 'tkb_cancel_watch_notices_total',
-    help: 'Cancel notices the cancel watcher published for activities waiting on a reply, by reason',
+    name: 'tkb_cancel_notices_total',
+    help: 'Cancel notices published (one per activity attempt that must stop), by reason',
     labelNames: ['reason'] as const,
     registers: [registry],
   });

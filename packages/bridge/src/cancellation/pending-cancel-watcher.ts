@@ -4,6 +4,7 @@ import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { grpcStatusCode, taskTokenDigest, type RecordCoordinates } from '../errors';
 import { decideCancelNotices, describedWorkflowOf, type DescribedWorkflow } from './cancel-decisions';
+import type { AttemptStop, AttemptStopSink } from './attempt-stop';
 import type { CancelNoticePublisher } from './cancel-notice-publisher';
 import {
   WatchedRequests,
@@ -41,9 +42,15 @@ export interface PendingCancelWatcherEvents {
   describeFailed?(): void;
 }
 
+/** Where a stop was learned, for logs. */
+type StopSource = 'describe' | 'heartbeat';
+
 /**
- * Learns of cancel (and pause) requests for activities that wait on a reply without heartbeating, and tells their
- * external service through an ActivityCancelNotice on the request topic.
+ * Owns the cancel notices: publishes exactly one ActivityCancelNotice per activity attempt that must stop, keyed
+ * like the attempt's request (so it lands on the partition whose responder holds the request) and with its run id.
+ * It learns of stops two ways and whichever comes first wins: a heartbeat answered cancelled/paused/reset (the reply
+ * path tells it through {@link stopRequested}), or its own polls of the workflows of activities that wait on a
+ * reply without heartbeating.
  *
  * Temporal tells an async activity of its cancellation only in the answer to a heartbeat, and the bridge cannot
  * heartbeat on the service's behalf without masking the activity's heartbeat timeout. So the watcher follows the
@@ -56,7 +63,7 @@ export interface PendingCancelWatcherEvents {
  *
  * It never touches the reply path: its own consumer, and Temporal calls that only read.
  */
-export class PendingCancelWatcher {
+export class PendingCancelWatcher implements AttemptStopSink {
   private readonly consumer: Consumer;
   private readonly watched = new WatchedRequests();
   private readonly abort = new AbortController();
@@ -120,9 +127,26 @@ export class PendingCancelWatcher {
     await this.consumer.disconnect();
   }
 
+  /**
+   * Takes a stop the reply path learned from a heartbeat answer: the attempt's notice goes out now if its request
+   * was read (unless one already went out), or as soon as the request is read.
+   */
+  stopRequested(stop: AttemptStop): void {
+    const request = this.watched.find(stop);
+    if (!request) {
+      this.watched.expectStop(stop);
+      return;
+    }
+    request.requestedStop ??= stop.reason;
+    void this.publish(request, request.requestedStop, 'heartbeat');
+  }
+
   private onMessage({ topic, partition, message }: EachMessagePayload): void {
     const coordinates: RecordCoordinates = { topic, partition, offset: message.offset };
-    this.watched.read(coordinates, this.classify(coordinates, message.value, message.key));
+    const request = this.watched.read(coordinates, this.classify(coordinates, message.value, message.key));
+    if (!request) return;
+    this.events.tracked?.(this.watched.size);
+    if (request.requestedStop !== undefined) void this.publish(request, request.requestedStop, 'heartbeat');
   }
 
   private classify(coordinates: RecordCoordinates, value: Buffer | null, key: Buffer | null): RequestTopicRecord {
@@ -175,7 +199,7 @@ export class PendingCancelWatcher {
       }
       const { notify, untrack } = decideCancelNotices(workflow.requests, described);
       for (const request of untrack) this.watched.untrack(request);
-      for (const { attempt, reason } of notify) await this.publish(attempt, reason);
+      for (const { attempt, reason } of notify) await this.publish(attempt, reason, 'describe');
     });
     if (failures.length > 0) {
       this.log.warn(
@@ -212,7 +236,11 @@ export class PendingCancelWatcher {
     }
   }
 
-  private async publish(request: WatchedRequest, reason: CancelReason): Promise<void> {
+  /** Publishes the attempt's one notice, unless it was published (or is being published) already. Never throws. */
+  private async publish(request: WatchedRequest, reason: CancelReason, source: StopSource): Promise<void> {
+    // Claimed before the first await: the heartbeat path and a poll may race for the same attempt.
+    if (request.notified) return;
+    request.notified = true;
     const context = {
       namespace: request.namespace,
       workflowId: request.workflowId,
@@ -220,6 +248,7 @@ export class PendingCancelWatcher {
       attempt: request.attempt,
       requestId: request.requestId,
       reason,
+      learnedFrom: source,
       token: taskTokenDigest(request.taskToken),
     };
     try {
@@ -237,16 +266,16 @@ export class PendingCancelWatcher {
         request.key,
       );
     } catch (err) {
+      request.notified = false;
       this.log.warn(
         { ...context, err },
         'cancel watch: could not publish a cancel notice; trying again at the next poll',
       );
       return;
     }
-    request.notified = true;
     this.noticesPublished++;
     this.events.noticePublished?.(reason);
-    this.log.info(context, 'published a cancel notice for an activity waiting on a reply');
+    this.log.info(context, 'published a cancel notice');
   }
 
   /** Commits, per partition, the offset of the oldest request still watched. Serialised: one commit at a time. */

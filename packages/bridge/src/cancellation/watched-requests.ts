@@ -1,7 +1,15 @@
-import type { ActivityTaskRequest } from '@temporal-kafka-bridge/activity-kit';
+import type { ActivityTaskRequest, CancelReason } from '@temporal-kafka-bridge/activity-kit';
 import { OffsetTracker, type CommittableOffset } from '../consumer/offset-tracker';
 import type { RecordCoordinates } from '../errors';
+import type { AttemptStop } from './attempt-stop';
 import type { WatchedAttempt } from './cancel-decisions';
+
+/**
+ * Stops learned before their request was read (the watcher lags, or the request's partition belongs to another
+ * replica's watcher until a rebalance). Bounded: the oldest is forgotten first; describe polls still catch
+ * cancel requests and pauses without it.
+ */
+const MAX_EXPECTED_STOPS = 10_000;
 
 /** An open request of the request topic: an activity attempt waiting on a reply. */
 export interface WatchedRequest extends WatchedAttempt {
@@ -14,7 +22,10 @@ export interface WatchedRequest extends WatchedAttempt {
   readonly requestId: string;
   /** The request record's key; the notice is published with it, so it lands on the request's partition. */
   readonly key: Buffer | null;
+  /** Whether a notice was published (or is being published, or was seen on the topic) for this attempt. */
   notified: boolean;
+  /** A stop Temporal announced in a heartbeat answer, which describe may not show (a reset). */
+  requestedStop: CancelReason | undefined;
 }
 
 /** The watched requests of one workflow run, described together. */
@@ -47,6 +58,8 @@ export class WatchedRequests {
   private readonly byToken = new Map<string, Entry>();
   /** Highest offset read per partition, to ignore records Kafka delivers again after a rebalance. */
   private readonly lastRead = new Map<string, number>();
+  /** Stops learned for attempts whose request was not read yet, by {@link stopKey}. */
+  private readonly expectedStops = new Map<string, CancelReason>();
 
   /** Requests watched right now. */
   get size(): number {
@@ -86,7 +99,9 @@ export class WatchedRequests {
         requestId: request.requestId,
         key,
         notified: false,
+        requestedStop: undefined,
       };
+      watched.requestedStop = this.takeExpectedStop(watched);
       this.byToken.set(tokenKey, { request: watched, records: [coordinates] });
       return watched;
     }
@@ -95,6 +110,50 @@ export class WatchedRequests {
       if (entry) entry.request.notified = true;
     }
     this.tracker.finish(topic, partition, offset, 'dropped');
+    return undefined;
+  }
+
+  /**
+   * The watched request that `stop` is about: the one with its task token, or — for a stop learned from a reply by
+   * `activityRef` — the latest watched attempt of that activity.
+   */
+  find(stop: AttemptStop): WatchedRequest | undefined {
+    if (stop.taskToken) return this.byToken.get(stop.taskToken.toString('base64'))?.request;
+    let found: WatchedRequest | undefined;
+    for (const { request } of this.byToken.values()) {
+      if (
+        request.namespace === stop.namespace &&
+        request.workflowId === stop.workflowId &&
+        request.activityId === stop.activityId &&
+        (stop.runId === undefined || request.runId === stop.runId) &&
+        (found === undefined || request.attempt > found.attempt)
+      ) {
+        found = request;
+      }
+    }
+    return found;
+  }
+
+  /** Remembers `stop` for a request not read yet; {@link read} applies it when the request arrives. */
+  expectStop(stop: AttemptStop): void {
+    const key = stopKey(stop);
+    this.expectedStops.delete(key);
+    this.expectedStops.set(key, stop.reason);
+    if (this.expectedStops.size > MAX_EXPECTED_STOPS) {
+      const oldest = this.expectedStops.keys().next();
+      if (!oldest.done) this.expectedStops.delete(oldest.value);
+    }
+  }
+
+  private takeExpectedStop(request: WatchedRequest): CancelReason | undefined {
+    if (this.expectedStops.size === 0) return undefined;
+    for (const key of [tokenStopKey(request.taskToken), activityStopKey(request)]) {
+      const reason = this.expectedStops.get(key);
+      if (reason !== undefined) {
+        this.expectedStops.delete(key);
+        return reason;
+      }
+    }
     return undefined;
   }
 
@@ -154,4 +213,21 @@ export class WatchedRequests {
   markCommitted(offsets: readonly CommittableOffset[]): void {
     for (const { topic, partition, offset } of offsets) this.tracker.markCommitted(topic, partition, offset);
   }
+}
+
+/** Where an expected stop is filed: by the attempt's token, or by activity for a stop learned by `activityRef`. */
+function stopKey(stop: Pick<AttemptStop, 'taskToken' | 'namespace' | 'workflowId' | 'activityId'>): string {
+  return stop.taskToken ? tokenStopKey(stop.taskToken) : activityStopKey(stop);
+}
+
+function tokenStopKey(taskToken: Buffer): string {
+  return `token\u0000${taskToken.toString('base64')}`;
+}
+
+function activityStopKey({
+  namespace,
+  workflowId,
+  activityId,
+}: Pick<AttemptStop, 'namespace' | 'workflowId' | 'activityId'>): string {
+  return `activity\u0000${namespace}\u0000${workflowId ?? ''}\u0000${activityId}`;
 }

@@ -1,6 +1,7 @@
 import type { ActivityTaskResponse, WireCodec } from '@temporal-kafka-bridge/activity-kit';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { AttemptStopSink } from '../cancellation/attempt-stop';
 import { CancelNoticePublisher } from '../cancellation/cancel-notice-publisher';
 import type { DeadLetterPublisher } from '../dead-letter/dead-letter-publisher';
 import {
@@ -29,7 +30,6 @@ export interface ProcessorEvents {
   retrying(error: unknown, delayMs: number): void;
   /** A call succeeded after transient failures. */
   recovered(): void;
-  cancelNoticePublished(reason: string): void;
 }
 
 export interface RecordProcessorOptions {
@@ -49,7 +49,8 @@ export class RecordProcessor {
     private readonly codec: WireCodec,
     private readonly dispatcher: CompletionDispatcher,
     private readonly deadLetters: DeadLetterPublisher,
-    private readonly cancelNotices: CancelNoticePublisher | undefined,
+    /** Told of attempts a heartbeat answer said must stop; it owns their cancel notices. */
+    private readonly stops: AttemptStopSink | undefined,
     private readonly events: ProcessorEvents,
     private readonly log: Logger,
     private readonly options: RecordProcessorOptions,
@@ -134,28 +135,17 @@ export class RecordProcessor {
         'delivered',
       );
     }
-    if (result.stopRequested && this.cancelNotices && response.taskToken) {
-      const reason = result.stopRequested;
-      const taskToken = response.taskToken;
-      await this.withRetry(
-        () =>
-          this.cancelNotices!.publish(
-            {
-              requestId: response.requestId,
-              taskToken,
-              namespace: result.namespace,
-              workflowId: result.workflowId ?? null,
-              runId: null,
-              activityId: result.activityId,
-              reason: CancelNoticePublisher.reasonOf(reason),
-              noticeTime: new Date(),
-            },
-            message.key,
-          ),
-        signal,
-        () => true,
-      );
-      this.events.cancelNoticePublished(reason);
+    if (result.stopRequested) {
+      this.stops?.stopRequested({
+        reason: CancelNoticePublisher.reasonOf(result.stopRequested),
+        namespace: result.namespace,
+        workflowId: result.workflowId,
+        runId: result.runId,
+        activityId: result.activityId,
+        taskToken: response.taskToken ?? undefined,
+        requestId: response.requestId,
+        replyKey: message.key,
+      });
     }
   }
 

@@ -38,6 +38,7 @@ export interface DispatchResult {
   namespace: string;
   activityId: string;
   workflowId: string | undefined;
+  runId: string | undefined;
   stopRequested?: 'cancelled' | 'paused' | 'reset';
 }
 
@@ -89,6 +90,7 @@ export class CompletionDispatcher {
       namespace: target.namespace,
       activityId: target.activityId,
       workflowId: target.workflowId,
+      runId: target.runId,
     };
     try {
       await this.call(client, target.address, outcome);

@@ -116,7 +116,7 @@ describe('a cancelled activity that waits on a reply without heartbeating is tol
     // Once per attempt, and counted.
     expect(world.notices.filter((n) => n.notice.requestId === request.request.requestId)).toHaveLength(1);
     const metrics = await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text();
-    expect(metrics).toMatch(/tkb_cancel_watch_notices_total\{reason="CANCEL_REQUESTED"\} [1-9]/);
+    expect(metrics).toMatch(/tkb_cancel_notices_total\{reason="CANCEL_REQUESTED"\} [1-9]/);
   });
 
   it('does not disturb an activity that is not cancelled: it completes normally, with no notice', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import {
   createWireCodec,
@@ -20,6 +21,9 @@ import type { Consumer, KafkaMessage } from 'kafkajs';
 import { Bridge, compileBridgeOptions, type BridgeDependencies, type BridgeOptionsInput } from '../../../src';
 import type { Expense } from './workflows';
 
+/** The workflow id of the markers {@link BridgeWorld.flushRequestTopic} writes; the collector keeps them apart. */
+const MARKER_WORKFLOW_ID = 'tkb-test-marker';
+
 export interface PublishedRequest {
   key: string;
   request: ActivityTaskRequest;
@@ -34,6 +38,8 @@ export class BridgeWorld {
   readonly codec = createWireCodec();
   readonly requests: PublishedRequest[] = [];
   readonly notices: Array<{ key: string; notice: ActivityCancelNotice }> = [];
+  /** Markers produced by {@link flushRequestTopic} and seen by the collector, by id. */
+  private readonly markersSeen = new Set<string>();
   readonly deadLetters: KafkaMessage[] = [];
   readonly replies: ReplyPublisher;
   readonly taskQueue = uniqueName('bridge');
@@ -50,6 +56,7 @@ export class BridgeWorld {
     readonly requestTopic: string,
     readonly responseTopic: string,
     readonly deadLetterTopic: string,
+    readonly partitions: number,
   ) {
     this.replies = new ReplyPublisher({ kafka: { brokers: servers.kafkaBrokers } });
   }
@@ -61,14 +68,17 @@ export class BridgeWorld {
       createTopic(servers.kafkaBrokers, { prefix: 'responses', partitions }),
       createTopic(servers.kafkaBrokers, { prefix: 'dlq' }),
     ]);
-    const world = new BridgeWorld(servers, requests, responses, dlq);
+    const world = new BridgeWorld(servers, requests, responses, dlq, partitions);
     world.connection = await Connection.connect({ address: servers.temporalAddress });
     world.client = new Client({ connection: world.connection, namespace: servers.temporalNamespace });
     await world.collect(requests, (message) => {
       const decoded = world.codec.decode(message.value!);
       const key = message.key?.toString() ?? '';
       if (decoded.name === 'ActivityTaskRequest') world.requests.push({ key, request: decoded.value });
-      if (decoded.name === 'ActivityCancelNotice') world.notices.push({ key, notice: decoded.value });
+      if (decoded.name === 'ActivityCancelNotice') {
+        if (decoded.value.workflowId === MARKER_WORKFLOW_ID) world.markersSeen.add(decoded.value.activityId);
+        else world.notices.push({ key, notice: decoded.value });
+      }
     });
     await world.collect(dlq, (message) => void world.deadLetters.push(message));
     return world;
@@ -140,6 +150,42 @@ export class BridgeWorld {
       `the request of ${workflowId} (attempt ${attempt})`,
       async () => this.requests.find((r) => r.request.workflowId === workflowId && r.request.attempt === attempt),
       { timeoutMs: 30_000, intervalMs: 50 },
+    );
+  }
+
+  /**
+   * Returns once everything acknowledged on the request topic before the call was collected: a marker is produced
+   * to every partition, and the collector reads each partition in order.
+   */
+  async flushRequestTopic(): Promise<void> {
+    const producer = testKafka(this.servers.kafkaBrokers).producer();
+    await producer.connect();
+    const ids = Array.from({ length: this.partitions }, () => randomUUID());
+    try {
+      await producer.send({
+        topic: this.requestTopic,
+        acks: -1,
+        messages: ids.map((id, partition) => ({
+          partition,
+          value: this.codec.encodeCancelNotice({
+            requestId: null,
+            taskToken: Buffer.alloc(0),
+            namespace: '',
+            workflowId: MARKER_WORKFLOW_ID,
+            runId: null,
+            activityId: id,
+            reason: 'UNKNOWN',
+            noticeTime: new Date(),
+          }),
+        })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    await waitUntil(
+      'the collector to read a marker on every request partition',
+      async () => ids.every((id) => this.markersSeen.has(id)),
+      { timeoutMs: 30_000, intervalMs: 20 },
     );
   }
 

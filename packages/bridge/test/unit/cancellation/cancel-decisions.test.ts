@@ -65,6 +65,16 @@ describe('decideCancelNotices', () => {
     ]);
   });
 
+  it('publishes the notice a heartbeat answer asked for when its publish failed, even if describe shows no stop (a reset)', () => {
+    const reset: WatchedAttempt = { ...watched('1', 3), requestedStop: 'RESET' };
+    expect(decideCancelNotices([reset], open(pending('1', STARTED, 1)))).toEqual({
+      notify: [{ attempt: reset, reason: 'RESET' }],
+      untrack: [],
+    });
+    const told: WatchedAttempt = { ...reset, notified: true };
+    expect(decideCancelNotices([told], open(pending('1', STARTED, 1)))).toEqual({ notify: [], untrack: [told] });
+  });
+
   it('publishes once per attempt: an attempt already notified keeps being watched without a second notice', () => {
     const a = watched('1', 1, true);
     expect(decideCancelNotices([a], open(pending('1', CANCEL_REQUESTED)))).toEqual({ notify: [], untrack: [] });

@@ -1,5 +1,6 @@
 import type { ActivityTaskRequest } from '@temporal-kafka-bridge/activity-kit';
 import { describe, expect, it } from 'vitest';
+import type { AttemptStop } from '../../../src/cancellation/attempt-stop';
 import { WatchedRequests } from '../../../src/cancellation/watched-requests';
 
 const T = 'requests';
@@ -91,5 +92,45 @@ describe('WatchedRequests', () => {
       watched.read(at(0, 1), { kind: 'request', request: request({ activityId: 'moved' }), key: null }),
     ).toBeDefined();
     expect(watched.size).toBe(2);
+  });
+
+  describe('stops learned from heartbeat answers', () => {
+    const stopOf = (r: ActivityTaskRequest, overrides: Partial<AttemptStop> = {}): AttemptStop => ({
+      reason: 'CANCEL_REQUESTED',
+      namespace: r.namespace,
+      workflowId: r.workflowId ?? undefined,
+      runId: r.runId ?? undefined,
+      activityId: r.activityId,
+      taskToken: r.taskToken,
+      requestId: r.requestId,
+      replyKey: null,
+      ...overrides,
+    });
+
+    it('finds the watched attempt of a stop by its task token', () => {
+      const watched = new WatchedRequests();
+      const r = request();
+      const open = watched.read(at(0), { kind: 'request', request: r, key: null })!;
+      expect(watched.find(stopOf(r))).toBe(open);
+      expect(watched.find(stopOf(request({ attempt: 2 })))).toBeUndefined();
+    });
+
+    it('finds the latest watched attempt of an activity for a stop learned by activityRef', () => {
+      const watched = new WatchedRequests();
+      watched.read(at(0), { kind: 'request', request: request({ attempt: 1 }), key: null });
+      const latest = watched.read(at(1), { kind: 'request', request: request({ attempt: 2 }), key: null })!;
+      expect(watched.find(stopOf(request(), { taskToken: undefined, runId: undefined }))).toBe(latest);
+      expect(watched.find(stopOf(request(), { taskToken: undefined, runId: 'another-run' }))).toBeUndefined();
+    });
+
+    it('applies a stop learned before its request was read once the request arrives', () => {
+      const watched = new WatchedRequests();
+      const r = request();
+      watched.expectStop(stopOf(r, { reason: 'RESET' }));
+      const open = watched.read(at(0), { kind: 'request', request: r, key: null })!;
+      expect(open.requestedStop).toBe('RESET');
+      const other = watched.read(at(1), { kind: 'request', request: request({ activityId: '2' }), key: null })!;
+      expect(other.requestedStop).toBeUndefined();
+    });
   });
 });
