@@ -242,7 +242,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     timings.workflows = Date.now() - t2;
     // The last replies reached Temporal before their workflows ended; give the monitor a moment to count them.
     await waitUntil('the monitor to see every decision', async () => monitorNow.decisions() >= rows.length, {
-      timeoutMs: 3000,
+      timeoutMs: 30_000,
       intervalMs: 50,
     }).catch(() => undefined);
     out.status(undefined);

@@ -116,8 +116,8 @@ describe('the bridge as a process', () => {
     const batch = await startBatch(world, 60);
     const [a, b] = await Promise.all([BridgeProcess.start(world), BridgeProcess.start(world)]);
     processes.push(a!, b!);
-    // Both must be in the group (after the rebalance the second join causes) before the replies flow.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Both must hold partitions (after the rebalance the second join causes) before the replies flow.
+    await world.waitForGroupMembers(2);
     await Promise.all(
       batch.map(({ published, reviewer }) => world!.replies.complete(published.request, { approved: true, reviewer })),
     );

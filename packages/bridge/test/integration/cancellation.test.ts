@@ -100,7 +100,7 @@ describe('a cancelled activity that waits on a reply without heartbeating is tol
 
     const signalledAt = Date.now();
     await handle.signal(cancelApproval);
-    const { key, notice } = await noticeFor(world, request, 5_000);
+    const { key, notice } = await noticeFor(world, request, 30_000);
     console.log(`cancel signal → notice on the request topic: ${Date.now() - signalledAt} ms (poll interval 500 ms)`);
 
     expect(key).toBe(request.key);
@@ -184,7 +184,7 @@ describe('a cancelled activity whose service heartbeats learns of it from the he
 
     const signalledAt = Date.now();
     await handle.signal(cancelApproval);
-    const { key, notice } = await noticeFor(world, request, 5_000);
+    const { key, notice } = await noticeFor(world, request, 30_000);
     console.log(`cancel signal → notice via heartbeat answer: ${Date.now() - signalledAt} ms (heartbeat every 250 ms)`);
 
     expect(key).toBe(request.key);

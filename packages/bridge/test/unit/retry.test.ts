@@ -166,7 +166,7 @@ describe('retry', () => {
 
   it('interrupts a real wait when the signal aborts', async () => {
     const controller = new AbortController();
-    const started = Date.now();
+    // The wait is a minute long: only the abort can end it within the test's timeout.
     const pending = retry(
       async () => {
         throw new Error('down');
@@ -175,7 +175,6 @@ describe('retry', () => {
     );
     setTimeout(() => controller.abort(), 10);
     await expect(pending).rejects.toBeInstanceOf(RetryAbortedError);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
 

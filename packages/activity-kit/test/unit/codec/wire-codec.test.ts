@@ -173,18 +173,16 @@ describe('createWireCodec decoding errors', () => {
     // Canceled outcome (branch 3) claiming 2^31 details, then nothing.
     const header = valid.subarray(0, 10);
     const body = Buffer.from([0x00, 0x00, 0x00, 0x06, 0x80, 0x80, 0x80, 0x80, 0x10]);
-    const started = Date.now();
+    // A reader that looped over the count would never return: the test's own timeout is the bound.
     expect(catchError(() => codec.decode(Buffer.concat([header, body])))).toBeInstanceOf(TruncatedRecordError);
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 
-  it('answers random bytes behind every known header with a non-retryable codec error or a value, quickly', () => {
+  it('answers random bytes behind every known header with a non-retryable codec error or a value', () => {
     let seed = 42;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const headers = [codec.encodeRequest(aRequest()), valid, codec.encodeCancelNotice(aCancelNotice())].map((b) =>
       b.subarray(0, 10),
     );
-    const started = Date.now();
     for (let i = 0; i < 3000; i++) {
       const body = Buffer.from(Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256)));
       const bytes = i % 10 === 0 ? body : Buffer.concat([headers[i % 3]!, body]);
@@ -195,7 +193,6 @@ describe('createWireCodec decoding errors', () => {
         expect((err as ActivityKitError).retryable).toBe(false);
       }
     }
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 

@@ -17,7 +17,7 @@ import {
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import { AssignerProtocol, type Consumer, type KafkaMessage } from 'kafkajs';
 import { Bridge, compileBridgeOptions, type BridgeDependencies, type BridgeOptionsInput } from '../../../src';
 import type { Expense } from './workflows';
 
@@ -187,6 +187,31 @@ export class BridgeWorld {
       async () => ids.every((id) => this.markersSeen.has(id)),
       { timeoutMs: 30_000, intervalMs: 20 },
     );
+  }
+
+  /**
+   * Waits until the bridges' consumer group is stable with `members` members that each hold partitions: after
+   * that, replies are spread over all of them.
+   */
+  async waitForGroupMembers(members: number): Promise<void> {
+    const admin = testKafka(this.servers.kafkaBrokers).admin();
+    await admin.connect();
+    try {
+      await waitUntil(
+        `${members} members holding partitions in group ${this.groupId}`,
+        async () => {
+          const [group] = (await admin.describeGroups([this.groupId])).groups;
+          if (group?.state !== 'Stable' || group.members.length !== members) return false;
+          return group.members.every((member) => {
+            const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment ?? {};
+            return Object.values(assignment).some((partitions) => partitions.length > 0);
+          });
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async waitForDeadLetters(count: number, timeoutMs = 30_000): Promise<KafkaMessage[]> {
