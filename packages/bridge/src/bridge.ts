@@ -2,7 +2,7 @@ import { createWireCodec, createKafkaClient, type WireCodec } from '@temporal-ka
 import type { Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import avro from 'avsc';
-import type { Producer } from 'kafkajs';
+import { logLevel as KafkaLogLevel, type Producer } from 'kafkajs';
 import { CancelNoticePublisher } from './cancellation/cancel-notice-publisher';
 import { cancelWatchMetrics } from './cancellation/cancel-watch-metrics';
 import { DirectCancelNotices } from './cancellation/direct-cancel-notices';
@@ -12,11 +12,11 @@ import { checkTlsFiles } from './config/tls-files';
 import { RecordProcessor, type ProcessorEvents } from './consumer/record-processor';
 import { ReplyConsumer } from './consumer/reply-consumer';
 import { DeadLetterPublisher } from './dead-letter/dead-letter-publisher';
-import { grpcStatusCode, TransientTemporalError } from './errors';
+import { grpcStatusCode, StartInterruptedError, TransientTemporalError } from './errors';
 import { HealthState } from './observability/health-state';
 import { startGrpcHealthServer, type RunningGrpcHealthServer } from './observability/grpc-health-server';
 import { startHealthServer, type RunningHealthServer } from './observability/health-server';
-import { createLogger, type BridgeLogger } from './observability/logger';
+import { createLogger, kafkajsLogCreator, type BridgeLogger } from './observability/logger';
 import { createBridgeMetrics, type BridgeMetrics } from './observability/metrics';
 import { CompletionDispatcher } from './temporal/completion-dispatcher';
 import { NamespaceClients } from './temporal/namespace-clients';
@@ -48,6 +48,9 @@ export class Bridge {
   private http: RunningHealthServer | undefined;
   private grpcHealth: RunningGrpcHealthServer | undefined;
   private stopping: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  /** Aborted by stop(): a start still in progress gives up at its next step instead of joining the group. */
+  private readonly startAbort = new AbortController();
 
   constructor(
     readonly options: BridgeOptions,
@@ -67,7 +70,40 @@ export class Bridge {
     return this.grpcHealth?.port;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Connects both sides and begins consuming. A {@link stop} during start-up interrupts it: `start()` then rejects
+   * with `StartInterruptedError` and nothing joins the consumer group after that.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.startSteps();
+    return this.starting;
+  }
+
+  /** Waits for `step`, unless stop() comes first: then `release` undoes the step's result whenever it arrives. */
+  private async step<T>(step: Promise<T>, release?: (value: T) => unknown): Promise<T> {
+    const signal = this.startAbort.signal;
+    if (signal.aborted) {
+      void step.then(release, () => undefined);
+      throw new StartInterruptedError();
+    }
+    let onAbort: (() => void) | undefined;
+    try {
+      return await Promise.race([
+        step,
+        new Promise<never>((_, reject) => {
+          onAbort = () => {
+            void step.then(release, () => undefined);
+            reject(new StartInterruptedError());
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async startSteps(): Promise<void> {
     const { kafka: kafkaOptions, temporal, processing } = this.options;
     checkTlsFiles(this.options);
     this.http = await startHealthServer({
@@ -86,18 +122,23 @@ export class Bridge {
       this.log.info({ port: this.grpcHealth.port }, 'gRPC health service listening');
     }
 
-    this.connection = await connectToTemporal(temporal);
-    const clients = await NamespaceClients.create(this.connection, temporal.allowedNamespaces, this.deps.dataConverter);
+    this.connection = await this.step(connectToTemporal(temporal), (connection) => connection.close());
+    const clients = await this.step(
+      NamespaceClients.create(this.connection, temporal.allowedNamespaces, this.deps.dataConverter, temporal.identity),
+    );
     this.health.setReady('temporal', `connected to ${temporal.address}`);
 
-    const kafka = createKafkaClient({
-      brokers: kafkaOptions.brokers,
-      clientId: kafkaOptions.clientId,
-      ssl: kafkaOptions.ssl,
-      sasl: kafkaOptions.sasl,
-    });
+    const kafka = createKafkaClient(
+      {
+        brokers: kafkaOptions.brokers,
+        clientId: kafkaOptions.clientId,
+        ssl: kafkaOptions.ssl,
+        sasl: kafkaOptions.sasl,
+      },
+      { logCreator: kafkajsLogCreator(this.log), logLevel: KafkaLogLevel.WARN },
+    );
     this.producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
-    await this.producer.connect();
+    await this.step(this.producer.connect());
 
     const codec = this.deps.codec ?? createWireCodec();
     const resultTypes = new Map(
@@ -161,8 +202,8 @@ export class Bridge {
       onReadyChange: (ready, detail) =>
         ready ? this.health.setReady('kafka', detail) : this.health.setNotReady('kafka', detail),
     });
-    await this.consumer.start();
-    await this.cancelWatcher?.start();
+    await this.step(this.consumer.start());
+    if (this.cancelWatcher) await this.step(this.cancelWatcher.start());
     this.log.info(
       { topics: kafkaOptions.responseTopics, groupId: kafkaOptions.groupId, namespaces: temporal.allowedNamespaces },
       'bridge started',
@@ -171,8 +212,11 @@ export class Bridge {
 
   /** Drains in-flight records (up to `shutdown.drainTimeoutMs`), commits, leaves the group and closes. Idempotent. */
   stop(): Promise<void> {
+    this.startAbort.abort();
     this.stopping ??= (async () => {
       this.health.setNotReady('kafka', 'shutting down');
+      // An interrupted start settles at its next step; what it built so far is torn down below.
+      await this.starting?.catch(() => undefined);
       const drainTimeoutMs = this.options.shutdown.drainTimeoutMs;
       await this.consumer
         ?.stop(drainTimeoutMs)

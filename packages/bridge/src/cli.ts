@@ -2,25 +2,31 @@
 import { Bridge } from './bridge';
 import { buildCli } from './config/cli';
 import { loadBridgeDependencies } from './config/load-dependencies';
-import { ConfigError } from './errors';
+import { ConfigError, StartInterruptedError } from './errors';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function runBridge(options: ConstructorParameters<typeof Bridge>[0]): Promise<void> {
   // The data converter module and result schemas file; a ConfigError here exits 2 before anything starts.
   const bridge = new Bridge(options, await loadBridgeDependencies(options));
-  let stopRequested: (() => void) | undefined;
-  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
-  for (const signal of SIGNALS) {
-    process.once(signal, () => {
-      bridge.log.info({ signal }, 'stopping: draining in-flight records');
-      stopRequested?.();
-    });
-  }
+  const stopped = new Promise<void>((resolve) => {
+    for (const signal of SIGNALS) {
+      process.once(signal, () => {
+        bridge.log.info({ signal }, 'stopping: draining in-flight records');
+        resolve();
+      });
+    }
+  });
+  // A signal during start-up stops at once: the start gives up at its next step instead of joining the group.
+  void stopped.then(() => bridge.stop());
   try {
     await bridge.start();
   } catch (err) {
     await bridge.stop();
+    if (err instanceof StartInterruptedError) {
+      bridge.log.info('stopped during start-up');
+      return;
+    }
     throw err;
   }
   await stopped;

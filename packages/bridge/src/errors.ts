@@ -39,6 +39,15 @@ export abstract class BridgeError extends Error {
   }
 }
 
+/** Thrown by `Bridge.start()` when `stop()` was called before start-up finished; nothing joined the group after it. */
+export class StartInterruptedError extends BridgeError {
+  override readonly retryable = false;
+
+  constructor() {
+    super('the bridge was stopped before it finished starting');
+  }
+}
+
 /** Thrown by `compileBridgeOptions` and the config loader when a setting is missing, malformed or inconsistent. */
 export class ConfigError extends BridgeError {
   override readonly retryable = false;

@@ -27,8 +27,14 @@ function tlsConfig(ssl: KafkaConnectionOptions['ssl']): KafkaConfig['ssl'] {
   };
 }
 
-/** Builds a kafkajs client from connection options; kafkajs' own logging is kept to errors. */
-export function createKafkaClient(options: KafkaConnectionOptions): Kafka {
+/**
+ * Builds a kafkajs client from connection options. kafkajs' own logging is kept to errors, on its default console
+ * logger unless `logging` gives a `logCreator` (and the level it should receive).
+ */
+export function createKafkaClient(
+  options: KafkaConnectionOptions,
+  logging: Pick<KafkaConfig, 'logCreator' | 'logLevel'> = {},
+): Kafka {
   return new Kafka({
     clientId: options.clientId ?? 'temporal-kafka-bridge',
     brokers: options.brokers,
@@ -36,6 +42,7 @@ export function createKafkaClient(options: KafkaConnectionOptions): Kafka {
     sasl: options.sasl as SASLOptions | undefined,
     connectionTimeout: options.connectionTimeoutMs ?? 5000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
-    logLevel: logLevel.ERROR,
+    logLevel: logging.logLevel ?? logLevel.ERROR,
+    ...(logging.logCreator ? { logCreator: logging.logCreator } : {}),
   });
 }

@@ -99,7 +99,9 @@ export class PendingCancelWatcher implements AttemptStopSink {
       this.events.tracked?.(this.watched.size);
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      this.log.error({ err: payload.error, restart: payload.restart }, 'cancel-watch consumer crashed');
+      if (payload.restart)
+        this.log.warn({ err: payload.error, restart: true }, 'cancel-watch consumer crashed; kafkajs restarts it');
+      else this.log.error({ err: payload.error, restart: false }, 'cancel-watch consumer crashed');
     });
   }
 

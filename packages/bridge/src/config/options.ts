@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { ConfigError } from '../errors';
 import { SETTINGS, type SettingSpec, describeSetting, displayValue, findSetting } from './settings';
 
@@ -68,6 +69,8 @@ export interface TemporalOptions {
   tls: boolean | TemporalTlsOptions;
   /** API key (Temporal Cloud). @default unset */
   apiKey?: string;
+  /** Identity recorded with every call, so that a history tells which replica acted. @default `<host>:<pid>` */
+  identity: string;
   /**
    * Module whose `dataConverter` named export (or default export) is the `DataConverter` of your workers: payload
    * codecs, payload converter and failure converter. A file path (relative to the working directory) or a package
@@ -179,7 +182,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
       sessionTimeoutMs: 30_000,
       fromBeginning: true,
     },
-    temporal: { address: 'localhost:7233', namespace: 'default' },
+    temporal: { address: 'localhost:7233', namespace: 'default', identity: `${os.hostname()}:${process.pid}` },
     processing: {
       maxInFlight: 256,
       maxPayloadBytes: 2 * 1024 * 1024,
@@ -258,6 +261,7 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
             }
           : ((temporalTls as boolean | undefined) ?? apiKey !== undefined),
       ...optional('apiKey', apiKey),
+      identity: value('temporal.identity') as string,
       ...optional('dataConverterModule', value('temporal.dataConverterModule') as string | undefined),
     },
     processing: {

@@ -235,6 +235,12 @@ const ROWS: readonly SettingRow[] = [
     secret: true,
   },
   {
+    path: 'temporal.identity',
+    kind: { type: 'string' },
+    description: "Identity Temporal records on the bridge's calls (a history shows which replica acted)",
+    defaultText: '<host>:<pid>',
+  },
+  {
     path: 'temporal.dataConverterModule',
     kind: { type: 'string' },
     description:

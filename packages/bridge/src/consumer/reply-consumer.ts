@@ -69,7 +69,10 @@ export class ReplyConsumer {
     const readyChange = options.onReadyChange ?? (() => undefined);
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       readyChange(false, `consumer crashed: ${payload.error.message}${payload.restart ? ' (restarting)' : ''}`);
-      this.log.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed');
+      // kafkajs restarts the consumer after most crashes (a broker still loading, a coordinator moving).
+      if (payload.restart)
+        this.log.warn({ err: payload.error, restart: true }, 'kafka consumer crashed; kafkajs restarts it');
+      else this.log.error({ err: payload.error, restart: false }, 'kafka consumer crashed');
       if (!payload.restart) options.onFatal?.(`kafka consumer stopped for good: ${payload.error.message}`);
     });
     this.consumer.on(this.consumer.events.DISCONNECT, () => readyChange(false, 'disconnected'));

@@ -1,3 +1,4 @@
+import { logLevel as KafkaLogLevel, type logCreator as KafkaLogCreator } from 'kafkajs';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { taskTokenDigest } from '../errors';
 
@@ -55,4 +56,35 @@ function censor(value: unknown, path: string[]): unknown {
   if (value instanceof Uint8Array || typeof value === 'string') return tokenDigest(value);
   // A token that went through JSON (a Buffer's { type, data }) or something unexpected: never print it.
   return '[redacted]';
+}
+
+/** kafkajs errors about states it waits out by itself (a broker starting, a rebalance, a leader moving). */
+const KAFKAJS_PASSING_STATE =
+  /coordinator is loading|not the correct coordinator|group coordinator is not available|rebalanc|leader not available|not leader|not the leader/i;
+
+/**
+ * Routes kafkajs' own log lines through the bridge's logger (`component: "kafkajs"`), at the level the event
+ * deserves: an ERROR about something kafkajs retries by itself (it carries a retry count, or names a passing state
+ * such as "the coordinator is loading" on a fresh broker) is a warning; lasting failures stay errors.
+ */
+export function kafkajsLogCreator(log: Logger): KafkaLogCreator {
+  const kafkaLog = log.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log: entry }) => {
+      const {
+        message,
+        timestamp: _timestamp,
+        logger: _logger,
+        ...fields
+      } = entry as Record<string, unknown> & {
+        message: string;
+      };
+      const text = `${message} ${typeof fields.error === 'string' ? fields.error : ''}`;
+      const passing = fields.retryCount !== undefined || KAFKAJS_PASSING_STATE.test(text);
+      const line = { kafkajs: namespace, ...fields };
+      if (level === KafkaLogLevel.ERROR && !passing) kafkaLog.error(line, message);
+      else if (level <= KafkaLogLevel.WARN) kafkaLog.warn(line, message);
+      else if (level === KafkaLogLevel.INFO) kafkaLog.info(line, message);
+      else kafkaLog.debug(line, message);
+    };
 }

@@ -17,6 +17,7 @@ export class NamespaceClients {
     connection: Connection,
     allowedNamespaces: readonly string[],
     dataConverter: DataConverter | undefined,
+    identity: string,
   ): Promise<NamespaceClients> {
     const clients = new NamespaceClients(connection, allowedNamespaces);
     for (const namespace of allowedNamespaces) {
@@ -25,7 +26,7 @@ export class NamespaceClients {
       if (id) clients.nameById.set(id, namespace);
       clients.byName.set(
         namespace,
-        new CauseKeepingCompletionClient({ connection, namespace, dataConverter, identity: 'temporal-kafka-bridge' }),
+        new CauseKeepingCompletionClient({ connection, namespace, dataConverter, identity }),
       );
     }
     return clients;

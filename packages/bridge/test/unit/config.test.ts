@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { buildCli, settingHelpLine } from '../../src/config/cli';
 import { loadBridgeOptions } from '../../src/config/load-config';
@@ -54,7 +55,13 @@ describe('compileBridgeOptions', () => {
         sessionTimeoutMs: 30_000,
         fromBeginning: true,
       },
-      temporal: { address: 'localhost:7233', namespace: 'default', allowedNamespaces: ['default'], tls: false },
+      temporal: {
+        address: 'localhost:7233',
+        namespace: 'default',
+        allowedNamespaces: ['default'],
+        tls: false,
+        identity: `${os.hostname()}:${process.pid}`,
+      },
       processing: { maxInFlight: 256, maxPayloadBytes: 2_097_152, maxRecordBytes: 4_194_304, staleReplies: 'drop' },
       retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
       shutdown: { drainTimeoutMs: 30_000 },
@@ -403,7 +410,9 @@ describe('the CLI', () => {
     const defaults = defaultBridgeOptions();
     for (const spec of SETTINGS) {
       const value = getSettingValue(defaults, spec.path);
-      if (value !== undefined) expect(spec.defaultText.split(' ')[0], spec.path).toBe(String(value));
+      // The identity is computed per process; help shows its form.
+      if (spec.path === 'temporal.identity') expect(value).toBe(`${os.hostname()}:${process.pid}`);
+      else if (value !== undefined) expect(spec.defaultText.split(' ')[0], spec.path).toBe(String(value));
     }
   });
 

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, tokenDigest } from '../../src/observability/logger';
+import { logLevel } from 'kafkajs';
+import { createLogger, kafkajsLogCreator, tokenDigest } from '../../src/observability/logger';
 
 /** A logger writing into an array of parsed JSON lines. */
 function capture(): {
@@ -95,5 +96,44 @@ describe('createLogger', () => {
     out.logger.info('hidden');
     out.logger.warn('shown');
     expect(out.lines.map((line) => line['msg'])).toEqual(['shown']);
+  });
+});
+
+describe('kafkajsLogCreator', () => {
+  const entry = (message: string, extra: Record<string, unknown> = {}) => ({
+    namespace: 'Consumer',
+    label: 'ERROR',
+    log: { timestamp: '2026-01-01T00:00:00.000Z', logger: 'kafkajs', message, ...extra },
+  });
+
+  it("writes kafkajs' lines as the bridge's JSON lines, tagged with the component and kafkajs' namespace", () => {
+    const out = capture();
+    kafkajsLogCreator(out.logger)(logLevel.ERROR)({
+      ...entry('Connection error', { broker: 'b:9092' }),
+      level: logLevel.ERROR,
+    });
+    expect(out.lines).toMatchObject([
+      { level: 'error', component: 'kafkajs', kafkajs: 'Consumer', broker: 'b:9092', msg: 'Connection error' },
+    ]);
+  });
+
+  it('logs an error kafkajs retries by itself (a fresh broker still loading its coordinator) as a warning', () => {
+    const out = capture();
+    const log = kafkajsLogCreator(out.logger)(logLevel.ERROR);
+    log({
+      ...entry("Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests"),
+      level: logLevel.ERROR,
+    });
+    log({ ...entry('Request failed', { retryCount: 2, retryTime: 500 }), level: logLevel.ERROR });
+    expect(out.lines.map((l) => l.level)).toEqual(['warn', 'warn']);
+  });
+
+  it('keeps warnings, info and debug at their own levels', () => {
+    const out = capture();
+    const log = kafkajsLogCreator(out.logger)(logLevel.DEBUG);
+    log({ ...entry('w'), level: logLevel.WARN });
+    log({ ...entry('i'), level: logLevel.INFO });
+    log({ ...entry('d'), level: logLevel.DEBUG });
+    expect(out.lines.map((l) => l.level)).toEqual(['warn', 'info', 'debug']);
   });
 });

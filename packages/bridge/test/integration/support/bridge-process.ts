@@ -19,7 +19,24 @@ export class BridgeProcess {
     this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
+  /** Starts the process and returns once it is ready (`/readyz` 200). */
   static async start(world: BridgeWorld, extraArgs: string[] = []): Promise<BridgeProcess> {
+    const bridge = await BridgeProcess.spawn(world, extraArgs);
+    await waitUntil(
+      `the bridge process to be ready (log: ${bridge.logPath})`,
+      async () => (await fetch(`http://127.0.0.1:${bridge.httpPort}/readyz`)).status === 200,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        abortReason: () =>
+          bridge.child.exitCode === null ? undefined : `the bridge exited with ${bridge.child.exitCode}`,
+      },
+    );
+    return bridge;
+  }
+
+  /** Starts the process and returns at once; later flags in `extraArgs` override the world's. */
+  static async spawn(world: BridgeWorld, extraArgs: string[] = []): Promise<BridgeProcess> {
     const httpPort = await freePort();
     const logPath = path.join(os.tmpdir(), `${uniqueName('bridge')}.log`);
     const log = fs.openSync(logPath, 'a');
@@ -56,17 +73,7 @@ export class BridgeProcess {
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env } });
     fs.closeSync(log);
-    const bridge = new BridgeProcess(child, httpPort, logPath);
-    await waitUntil(
-      `the bridge process to be ready (log: ${logPath})`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`the bridge exited with ${child.exitCode}; log: ${logPath}`);
-        const response = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
-        return response.status === 200;
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
-    return bridge;
+    return new BridgeProcess(child, httpPort, logPath);
   }
 
   /** Value of a `tkb_records_total{outcome=...}` counter. */
