@@ -1,6 +1,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createWireCodec, ReplyPublisher, type ActivityTaskRequest } from '@temporal-kafka-bridge/activity-kit';
 import {
   createTopic,
@@ -11,6 +12,10 @@ import {
   waitUntil,
 } from '@temporal-kafka-bridge/test-harness';
 import { Client, Connection } from '@temporalio/client';
+import type { Consumer } from 'kafkajs';
+import { stopChild, waitForExit, waitForReady } from './child-processes';
+import { closeAll } from './close-all';
+import { runToExit } from './exit-cleanly';
 import { cpuMicros, peakRssMb } from './proc-stats';
 import { histogramQuantile, parseHistogram, quantile } from './quantiles';
 
@@ -29,10 +34,6 @@ interface Figures {
 const ACTIVITIES = Number(process.env.BENCH_ACTIVITIES ?? 1000);
 const DIRECT_CONCURRENCY = Number(process.env.BENCH_DIRECT_CONCURRENCY ?? 64);
 const BRIDGE_CLI = path.resolve(__dirname, '../../packages/bridge/dist/cli.js');
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Runs `work` over `items` with at most `concurrency` at once; `pacePerSec` spaces the starts when set. */
 async function runPool<T>(
@@ -60,9 +61,11 @@ async function runPool<T>(
 class Bench {
   private readonly codec = createWireCodec();
   private client!: Client;
-  private connection!: Connection;
-  private worker!: ChildProcess;
-  private replies!: ReplyPublisher;
+  // Optional: close() runs in a finally after a setup that may have failed half-way.
+  private connection: Connection | undefined;
+  private worker: ChildProcess | undefined;
+  private replies: ReplyPublisher | undefined;
+  private collector: Consumer | undefined;
   private readonly requests = new Map<string, ActivityTaskRequest>();
   requestTopic = '';
   replyTopic = '';
@@ -81,6 +84,7 @@ class Bench {
     this.replies = new ReplyPublisher({ kafka: { brokers: this.brokers } });
     await this.replies.connect();
     const consumer = testKafka(this.brokers).consumer({ groupId: uniqueName('bench-collector'), maxWaitTimeInMs: 50 });
+    this.collector = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.requestTopic, fromBeginning: true });
     await consumer.run({
@@ -102,15 +106,12 @@ class Bench {
       this.requestTopic,
       replyTopic,
     ]);
-    await new Promise<void>((resolve, reject) => {
-      this.worker.once('message', () => resolve());
-      this.worker.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));
-    });
+    await waitForReady(this.worker, 'the bench worker');
   }
 
   async stopWorker(): Promise<void> {
-    this.worker.kill('SIGTERM');
-    await new Promise((resolve) => this.worker.once('exit', resolve));
+    await stopChild(this.worker);
+    this.worker = undefined;
   }
 
   /** Starts `count` workflows and waits until each activity published its request (so each token is pending). */
@@ -159,7 +160,7 @@ class Bench {
     await runPool(
       tokens,
       pacePerSec ? 64 : 128,
-      (request) => this.replies.complete(request, { approved: true }),
+      (request) => this.replies!.complete(request, { approved: true }),
       pacePerSec,
     );
   }
@@ -194,6 +195,21 @@ class Bench {
       ],
       { stdio: ['ignore', log, log] },
     );
+    try {
+      return await this.measureBridge(level, tokens, child, httpPort, pacePerSec);
+    } finally {
+      fs.closeSync(log);
+      await stopChild(child);
+    }
+  }
+
+  private async measureBridge(
+    level: string,
+    tokens: ActivityTaskRequest[],
+    child: ChildProcess,
+    httpPort: number,
+    pacePerSec?: number,
+  ): Promise<Figures> {
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     await waitUntil(
       'the bridge to be ready',
@@ -201,6 +217,7 @@ class Bench {
       {
         timeoutMs: 60_000,
         intervalMs: 100,
+        abortReason: () => (child.exitCode !== null ? `the bridge exited with ${child.exitCode}` : undefined),
       },
     );
     const completed = async (): Promise<number> =>
@@ -217,8 +234,6 @@ class Bench {
     const cpu = cpuMicros(child.pid!) - cpuBefore;
     const rss = peakRssMb(child.pid!);
     const buckets = parseHistogram(await metrics(), 'tkb_reply_latency_seconds', 'outcome="completed"');
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
     return {
       route: 'bridge',
       level,
@@ -244,9 +259,22 @@ class Bench {
       ],
       { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
     );
+    try {
+      return await this.measureNaive(level, tokens, child, pacePerSec);
+    } finally {
+      await stopChild(child);
+    }
+  }
+
+  private async measureNaive(
+    level: string,
+    tokens: ActivityTaskRequest[],
+    child: ChildProcess,
+    pacePerSec?: number,
+  ): Promise<Figures> {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise<void>((resolve) => child.once('message', () => resolve()));
+    await waitForReady(child, 'the naive consumer');
     await sleep(2000); // let it join its group before the replies flow
     const cpuBefore = cpuMicros(child.pid!);
     let rss = 0;
@@ -267,11 +295,14 @@ class Bench {
       }
     }, 50);
     const started = performance.now();
-    await this.publishReplies(tokens, pacePerSec);
-    await new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await this.publishReplies(tokens, pacePerSec);
+      await waitForExit(child, 'the naive consumer');
+    } finally {
+      clearInterval(sampler);
+      clearInterval(cpuSampler);
+    }
     const seconds = (performance.now() - started) / 1000;
-    clearInterval(sampler);
-    clearInterval(cpuSampler);
     const { latenciesMs } = JSON.parse(output.trim().split('\n').pop()!) as { latenciesMs: number[] };
     return {
       route: 'naive',
@@ -285,9 +316,14 @@ class Bench {
     };
   }
 
+  /** Closes every client and child this bench opened, each even when another fails. */
   async close(): Promise<void> {
-    await this.replies.close();
-    await this.connection.close();
+    await closeAll([
+      this.collector?.disconnect(),
+      this.replies?.close(),
+      this.connection?.close(),
+      stopChild(this.worker),
+    ]);
   }
 }
 
@@ -349,8 +385,11 @@ async function main(): Promise<void> {
     await run('direct', 'tenth-ceiling', ceiling.throughputPerSec / 10, light);
     await run('bridge', 'tenth-ceiling', ceiling.throughputPerSec / 10, light);
   } finally {
-    await bench.close();
-    await servers.dispose();
+    try {
+      await bench.close();
+    } finally {
+      await servers.dispose();
+    }
   }
   console.log(`\n${table(rows)}`);
   const pick = (route: Figures['route'], level: string): Figures | undefined =>
@@ -382,7 +421,4 @@ async function main(): Promise<void> {
   console.log(`\nwritten to ${path.relative(process.cwd(), out)}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runToExit(main);
