@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { KafkaActivityKit } from '@temporal-kafka-bridge/activity-kit';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type InjectedSinks } from '@temporalio/worker';
 import { runToExit } from './exit-cleanly';
+import type { BenchSinks } from './workflows';
 
 /**
  * The benchmark's worker, in a process of its own so its CPU does not count against the route under test.
- * argv: brokers temporalAddress namespace taskQueue requestTopic replyTopic. Runs until SIGTERM.
+ * argv: brokers temporalAddress namespace taskQueue requestTopic replyTopic. Runs until SIGTERM. Sends the parent
+ * `{ done: workflowId }` when a bench workflow's activity was completed (the same id may come twice).
  */
 async function main(): Promise<void> {
   const [brokers, address, namespace, taskQueue, requestTopic, replyTopic] = process.argv.slice(2) as string[];
@@ -14,6 +16,9 @@ async function main(): Promise<void> {
     requestTopic: requestTopic!,
     replyTopic: replyTopic!,
   });
+  const sinks: InjectedSinks<BenchSinks> = {
+    bench: { activityDone: { fn: (info) => void process.send?.({ done: info.workflowId }), callDuringReplay: false } },
+  };
   let connection: NativeConnection | undefined;
   try {
     await kit.connect();
@@ -26,6 +31,7 @@ async function main(): Promise<void> {
       activities: { approve: kit.defineActivity<number, unknown>() },
       maxConcurrentActivityTaskExecutions: 500,
       maxConcurrentWorkflowTaskExecutions: 200,
+      sinks,
       // The parent stops us with SIGTERM; the SDK's own handler runs worker.shutdown().
       shutdownGraceTime: '2s',
     });

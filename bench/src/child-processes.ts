@@ -33,13 +33,18 @@ export async function waitForExit(child: ChildProcess, what: string): Promise<vo
 }
 
 /**
- * Sends `signal` (SIGTERM by default) and resolves once the child has exited, SIGKILLing it after `graceMs`.
- * Safe to call on a child that already exited, so it belongs in `finally` blocks.
+ * Asks the child to stop (`ask`: SIGTERM by default; a child that ends when its IPC channel closes can be asked
+ * with `disconnect()`) and resolves once it has exited, SIGKILLing it after `graceMs`. Safe to call on a child
+ * that already exited, so it belongs in `finally` blocks.
  */
-export async function stopChild(child: ChildProcess | undefined, graceMs = 15_000): Promise<void> {
+export async function stopChild(
+  child: ChildProcess | undefined,
+  graceMs = 15_000,
+  ask: (child: ChildProcess) => void = (c) => c.kill('SIGTERM'),
+): Promise<void> {
   if (!child || hasExited(child)) return;
   const exited = once(child, 'exit');
-  child.kill('SIGTERM');
+  ask(child);
   const abort = new AbortController();
   const stopped = await Promise.race([
     exited.then(() => true),
