@@ -35,6 +35,10 @@ async function main(): Promise<void> {
       // The parent stops us with SIGTERM; the SDK's own handler runs worker.shutdown().
       shutdownGraceTime: '2s',
     });
+    // Orphaned (the bench died without stopping us): stop too.
+    process.once('disconnect', () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    });
     process.send?.('ready');
     await worker.run();
   } finally {

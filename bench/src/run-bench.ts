@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startServers } from '@temporal-kafka-bridge/test-harness';
 import { BenchWorld } from './bench-world';
 import { runToExit } from './exit-cleanly';
+import { CpuSampler } from './cpu-sampler';
 import { cpuMicros, peakRssMb } from './proc-stats';
 import { quantile } from './quantiles';
 import { summarize, table, verdicts, type CellRun } from './report';
@@ -42,8 +43,7 @@ async function runCell(
   const measured = pending.slice(settings.warmup);
   const routeProcess = await startRoute(route, world, settings);
   phase('start');
-  let cpuUs: number;
-  let windowMs: number;
+  let sampler: CpuSampler;
   let idleUsPerMs: number;
   let rss: number;
   let handOff: Map<string, number>;
@@ -56,11 +56,12 @@ async function runCell(
     await sleep(settings.idleSampleMs);
     idleUsPerMs = (cpuMicros(routeProcess.pid) - idleStart) / (performance.now() - idleStarted);
     phase('idle');
-    const cpuBefore = cpuMicros(routeProcess.pid);
-    const started = performance.now();
-    [handOff] = await Promise.all([routeProcess.handOff(measured, pacePerSec), world.waitDone(measured)]);
-    windowMs = performance.now() - started;
-    cpuUs = cpuMicros(routeProcess.pid) - cpuBefore;
+    sampler = new CpuSampler(routeProcess.pid);
+    try {
+      [handOff] = await Promise.all([routeProcess.handOff(measured, pacePerSec), world.waitDone(measured)]);
+    } finally {
+      sampler.stop();
+    }
     rss = peakRssMb(routeProcess.pid);
     phase('window');
     await routeProcess.check(warm.length + measured.length);
@@ -72,6 +73,8 @@ async function runCell(
   const latencies = measured.map(({ workflowId }) => completedAt.get(workflowId)! - handOff.get(workflowId)!);
   const first = Math.min(...handOff.values());
   const last = Math.max(...completedAt.values());
+  // The window ends at the last completion: the worker may report it much later when its workflow tasks queue.
+  const { cpuUs, ms: windowMs } = sampler.until(last);
   return {
     route,
     level,
