@@ -1,10 +1,15 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskResponder } from '@temporal-kafka-bridge/activity-kit';
-import { createTopic, freePort, startServers, uniqueName } from '@temporal-kafka-bridge/test-harness';
+import { createTopic, freePort, startServers, uniqueName, type Servers } from '@temporal-kafka-bridge/test-harness';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { stopChild, waitForReady } from './child-processes';
+import { closeAll } from './close-all';
+import { SoakIncompleteError } from './errors';
+import { runToExit } from './exit-cleanly';
 
 /**
  * `pnpm soak`: thousands of activities through Kafka while the bridge is SIGKILLed every few seconds, the broker
@@ -18,11 +23,27 @@ const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 10_000);
 const DEADLINE_MS = Number(process.env.SOAK_DEADLINE_MS ?? 8 * 60_000);
 const BRIDGE_CLI = path.resolve(__dirname, '../../packages/bridge/dist/cli.js');
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once (without throwing) when `signal` aborts: a pause the shutdown can cut short. */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, { signal }).catch(() => undefined);
+}
+
+interface Tally {
+  completed: number;
+  wrong: number;
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
   const servers = await startServers({ dedicated: true });
+  try {
+    await soak(servers, started);
+  } finally {
+    await servers.dispose();
+  }
+}
+
+async function soak(servers: Servers, started: number): Promise<void> {
   const { kafkaBrokers, temporalAddress, temporalNamespace } = servers.addresses();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tkb-soak-'));
   console.log(
@@ -33,39 +54,18 @@ async function main(): Promise<void> {
   const dlqTopic = await createTopic(kafkaBrokers, { prefix: 'soak-dlq' });
   const taskQueue = uniqueName('soak');
   const groupId = uniqueName('soak-bridge');
-
-  const worker = fork(
-    path.join(__dirname, 'bench-worker.js'),
-    [kafkaBrokers.join(','), temporalAddress, temporalNamespace, taskQueue, requestTopic, replyTopic],
-    {
-      env: { ...process.env, BENCH_WORKFLOWS: 'soak-workflows.js' },
-      stdio: [
-        'ignore',
-        fs.openSync(path.join(logDir, 'worker.log'), 'a'),
-        fs.openSync(path.join(logDir, 'worker.log'), 'a'),
-        'ipc',
-      ],
-    },
-  );
-  await new Promise<void>((resolve) => worker.once('message', () => resolve()));
-
-  let handled = 0;
-  const responder = new TaskResponder({
-    kafka: { brokers: kafkaBrokers },
-    requestTopic,
-    groupId: uniqueName('soak-responder'),
-    concurrency: 64,
-    handler: async (task) => {
-      handled++;
-      const n = task.input<number>();
-      return { n, doubled: n * 2 };
-    },
-  });
-  await responder.start();
-
-  let bridge: ChildProcess | undefined;
-  let kills = 0;
+  // Aborted on the way out, whether the soak finished or failed: stops the killer and the starter loops.
+  const stopping = new AbortController();
+  const workerLog = fs.openSync(path.join(logDir, 'worker.log'), 'a');
   const bridgeLog = fs.openSync(path.join(logDir, 'bridge.log'), 'a');
+  let worker: ChildProcess | undefined;
+  let bridge: ChildProcess | undefined;
+  let responder: TaskResponder | undefined;
+  let connection: Connection | undefined;
+  let killer: Promise<void> | undefined;
+  let startAll: Promise<void> | undefined;
+  let handled = 0;
+  let kills = 0;
   const startBridge = async (): Promise<void> => {
     bridge = spawn(
       process.execPath,
@@ -102,88 +102,127 @@ async function main(): Promise<void> {
       { stdio: ['ignore', bridgeLog, bridgeLog] },
     );
   };
-  await startBridge();
-  let stopping = false;
-  const killer = (async () => {
-    while (!stopping) {
-      await sleep(KILL_EVERY_MS);
-      if (stopping) break;
-      bridge?.kill('SIGKILL');
-      kills++;
-      await startBridge();
-    }
-  })();
 
-  const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection, namespace: temporalNamespace });
-  const handles: Array<{ n: number; handle: WorkflowHandle }> = [];
-  // Starts are spread over ~30 s so the faults land in the middle of the stream.
-  const startAll = (async () => {
-    for (let n = 0; n < ACTIVITIES; n++) {
-      for (;;) {
-        try {
-          handles.push({
-            n,
-            handle: await client.workflow.start('soakWorkflow', {
-              taskQueue,
-              workflowId: uniqueName(`soak-${n}`),
-              args: [n],
-            }),
-          });
-          break;
-        } catch {
-          await sleep(500); // Temporal is restarting
-        }
+  try {
+    worker = fork(
+      path.join(__dirname, 'bench-worker.js'),
+      [kafkaBrokers.join(','), temporalAddress, temporalNamespace, taskQueue, requestTopic, replyTopic],
+      {
+        env: { ...process.env, BENCH_WORKFLOWS: 'soak-workflows.js' },
+        stdio: ['ignore', workerLog, workerLog, 'ipc'],
+      },
+    );
+    await waitForReady(worker, 'the soak worker');
+
+    responder = new TaskResponder({
+      kafka: { brokers: kafkaBrokers },
+      requestTopic,
+      groupId: uniqueName('soak-responder'),
+      concurrency: 64,
+      handler: async (task) => {
+        handled++;
+        const n = task.input<number>();
+        return { n, doubled: n * 2 };
+      },
+    });
+    await responder.start();
+
+    await startBridge();
+    killer = (async () => {
+      while (!stopping.signal.aborted) {
+        await pause(KILL_EVERY_MS, stopping.signal);
+        if (stopping.signal.aborted) break;
+        bridge?.kill('SIGKILL');
+        kills++;
+        await startBridge();
       }
-      if (n % 50 === 49) await sleep(750);
+    })();
+
+    connection = await Connection.connect({ address: temporalAddress });
+    const client = new Client({ connection, namespace: temporalNamespace });
+    const handles: Array<{ n: number; handle: WorkflowHandle }> = [];
+    // Starts are spread over ~30 s so the faults land in the middle of the stream.
+    startAll = (async () => {
+      for (let n = 0; n < ACTIVITIES && !stopping.signal.aborted; n++) {
+        while (!stopping.signal.aborted) {
+          try {
+            handles.push({
+              n,
+              handle: await client.workflow.start('soakWorkflow', {
+                taskQueue,
+                workflowId: uniqueName(`soak-${n}`),
+                args: [n],
+              }),
+            });
+            break;
+          } catch {
+            await pause(500, stopping.signal); // Temporal is restarting
+          }
+        }
+        if (n % 50 === 49) await pause(750, stopping.signal);
+      }
+    })();
+
+    await sleep(10_000);
+    console.log(`soak: restarting the broker at ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    await servers.kafka!.stop();
+    await servers.kafka!.start();
+    await sleep(10_000);
+    console.log(`soak: restarting Temporal at ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    await servers.temporal!.stop();
+    await servers.temporal!.start();
+    await startAll;
+
+    const tally = await collectResults(connection, handles, started + DEADLINE_MS);
+    const lost = ACTIVITIES - tally.completed - tally.wrong;
+    if (lost > 0) console.log(`soak: the service handled ${handled} requests; bridge logs in ${logDir}`);
+    console.log(
+      `soak: ${ACTIVITIES} activities, ${tally.completed} completed, ${lost} lost, ${tally.wrong} wrong, ${kills} kills (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    );
+    if (lost !== 0 || tally.wrong !== 0) throw new SoakIncompleteError(ACTIVITIES, lost, tally.wrong, logDir);
+  } finally {
+    stopping.abort();
+    // The loops first, so the killer cannot start a bridge after it was stopped.
+    await Promise.allSettled([killer, startAll]);
+    try {
+      await closeAll([stopChild(bridge), responder?.stop(), stopChild(worker), connection?.close()]);
+    } finally {
+      fs.closeSync(workerLog);
+      fs.closeSync(bridgeLog);
     }
-  })();
-
-  await sleep(10_000);
-  console.log(`soak: restarting the broker at ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  await servers.kafka!.stop();
-  await servers.kafka!.start();
-  await sleep(10_000);
-  console.log(`soak: restarting Temporal at ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  await servers.temporal!.stop();
-  await servers.temporal!.start();
-  await startAll;
-
-  let completed = 0;
-  let wrong = 0;
-  const deadline = started + DEADLINE_MS;
-  for (const { n, handle } of handles) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    const outcome = await Promise.race([
-      handle.result().then(
-        (r: unknown) => ({ r }),
-        (err: unknown) => ({ err }),
-      ),
-      sleep(remaining).then(() => ({ timeout: true })),
-    ]);
-    if ('r' in outcome) {
-      const r = outcome.r as { n?: number; doubled?: number };
-      if (r?.n === n && r.doubled === n * 2) completed++;
-      else wrong++;
-    } else if ('err' in outcome) wrong++;
   }
-  stopping = true;
-  await killer;
-  bridge?.kill('SIGTERM');
-  await responder.stop();
-  worker.kill('SIGTERM');
-  await connection.close();
-  await servers.dispose();
-  const lost = ACTIVITIES - completed - wrong;
-  if (lost > 0) console.log(`soak: the service handled ${handled} requests; bridge logs in ${logDir}`);
-  console.log(
-    `soak: ${ACTIVITIES} activities, ${completed} completed, ${lost} lost, ${wrong} wrong, ${kills} kills (${((Date.now() - started) / 1000).toFixed(0)} s)`,
-  );
-  process.exit(lost === 0 && wrong === 0 ? 0 : 1);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+/** Waits for each workflow's result until `deadline`; a workflow still running then counts as lost. */
+async function collectResults(
+  connection: Connection,
+  handles: Array<{ n: number; handle: WorkflowHandle }>,
+  deadline: number,
+): Promise<Tally> {
+  const tally: Tally = { completed: 0, wrong: 0 };
+  const timeUp = new AbortController();
+  const timer = setTimeout(() => timeUp.abort(), Math.max(0, deadline - Date.now()));
+  try {
+    for (const { n, handle } of handles) {
+      if (timeUp.signal.aborted) break;
+      // The abort cancels the pending long poll, so no call outlives the deadline.
+      const outcome = await connection
+        .withAbortSignal(timeUp.signal, () => handle.result())
+        .then(
+          (r: unknown) => ({ r }),
+          (err: unknown) => ({ err }),
+        );
+      if (timeUp.signal.aborted) break;
+      if ('r' in outcome) {
+        const r = outcome.r as { n?: number; doubled?: number };
+        if (r?.n === n && r.doubled === n * 2) tally.completed++;
+        else tally.wrong++;
+      } else tally.wrong++;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return tally;
+}
+
+runToExit(main);

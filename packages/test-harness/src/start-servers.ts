@@ -26,6 +26,8 @@ export interface StartServersOptions {
   kafkaProperties?: Record<string, string>;
   /** Dynamic config for a local Temporal dev server. */
   temporalDynamicConfig?: Record<string, unknown>;
+  /** More `temporal server start-dev` arguments for a local Temporal dev server. @default none */
+  temporalArgs?: string[];
   /** Which servers to start. @default both */
   only?: 'kafka' | 'temporal';
 }
@@ -86,6 +88,7 @@ export async function startServers(options: StartServersOptions = {}): Promise<S
       temporal = new LocalTemporal({
         workDir: path.join(workDir, 'temporal'),
         dynamicConfig: options.temporalDynamicConfig,
+        extraArgs: options.temporalArgs,
       });
   }
 

@@ -17,6 +17,8 @@ export interface LocalTemporalOptions {
   startTimeoutMs?: number;
   /** `--dynamic-config-value` pairs, values as JSON-able data, e.g. `{ 'limit.blobSize.error': 1048576 }`. */
   dynamicConfig?: Record<string, unknown>;
+  /** More `temporal server start-dev` arguments, e.g. `['--sqlite-pragma', 'synchronous=off']`. @default none */
+  extraArgs?: string[];
 }
 
 /**
@@ -104,6 +106,7 @@ export class LocalTemporal implements TemporalServer {
     for (const [key, value] of Object.entries(this.options.dynamicConfig ?? {})) {
       args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
     }
+    args.push(...(this.options.extraArgs ?? []));
     return new ManagedProcess({ command: installation.executable, args, logPath: this.logPath });
   }
 
