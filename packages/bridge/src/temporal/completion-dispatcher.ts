@@ -135,9 +135,9 @@ export class CompletionDispatcher {
           }),
         );
       case 'heartbeat':
-        return client.heartbeat(to, outcome.details[0] ? raw(outcome.details[0]) : undefined);
+        return client.heartbeatWithDetails(address, outcome.details.map(raw));
       case 'canceled':
-        return client.reportCancellation(to, outcome.details[0] ? raw(outcome.details[0]) : undefined);
+        return client.reportCancellationWithDetails(address, outcome.details.map(raw));
     }
   }
 
