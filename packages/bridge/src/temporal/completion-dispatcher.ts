@@ -8,20 +8,19 @@ import type { FullActivityId } from '@temporalio/client';
 import { ApplicationFailure, RawValue } from '@temporalio/common';
 import type avro from 'avsc';
 import {
-  heartbeatSignal,
   InvalidResponseError,
   InvalidTaskTokenError,
   NamespaceNotAllowedError,
   PayloadTooLargeError,
   ResultSchemaMismatchError,
   StaleActivityError,
-  toTemporalCallError,
   type RecordCoordinates,
   type TemporalCall,
 } from '../errors';
 import type { NamespaceClients } from './namespace-clients';
 import { staleReason } from './stale-reason';
 import { parseTaskToken, type TaskTokenFields } from './task-token';
+import { heartbeatSignal, toTemporalCallError } from './temporal-call-errors';
 
 export interface DispatcherOptions {
   /** Largest payload (result or details, data + metadata) passed to Temporal. */
@@ -67,9 +66,9 @@ function raw(payload: Payload): RawValue {
  * Heartbeat → heartbeat, Canceled → reportCancellation — passing payloads through untouched (`RawValue`), so the
  * workflow decodes them with its own converter and the client's payload codecs still apply.
  *
- * Throws the bridge's error taxonomy: {@link PoisonRecordError}s for replies that can never succeed,
- * `TransientTemporalError` for calls to retry, `StaleActivityError` (with its reason) when Temporal no longer
- * knows the attempt.
+ * Throws the bridge's error taxonomy (see `temporal-call-errors.ts`): {@link PoisonRecordError}s for replies that
+ * can never succeed, `TransientTemporalError` for calls to retry, `StaleActivityError` (with its reason) when
+ * Temporal no longer knows the attempt.
  */
 export class CompletionDispatcher {
   constructor(
