@@ -12,7 +12,7 @@ import { checkTlsFiles } from './config/tls-files';
 import { RecordProcessor, type ProcessorEvents } from './consumer/record-processor';
 import { ReplyConsumer } from './consumer/reply-consumer';
 import { DeadLetterPublisher } from './dead-letter/dead-letter-publisher';
-import { grpcStatusCode, StartInterruptedError, TransientTemporalError } from './errors';
+import { StartInterruptedError, TransientTemporalError } from './errors';
 import { HealthState } from './observability/health-state';
 import { startGrpcHealthServer, type RunningGrpcHealthServer } from './observability/grpc-health-server';
 import { startHealthServer, type RunningHealthServer } from './observability/health-server';
@@ -252,11 +252,8 @@ export class Bridge {
       retrying: (error, delayMs) => {
         if (error instanceof TransientTemporalError) {
           metrics.temporalRetriesTotal.inc({ call: error.call });
-          const code = grpcStatusCode(error);
-          health.setNotReady(
-            'temporal',
-            `retrying after ${code === undefined ? error.message : `gRPC status ${code}`}`,
-          );
+          // The whole message: the status name alone would not tell an operator which codec, KMS or permission.
+          health.setNotReady('temporal', `retrying: ${error.message}`);
         }
         log.warn({ err: (error as Error).message, delayMs }, 'transient failure, retrying');
       },

@@ -1,15 +1,6 @@
 import { createHash } from 'node:crypto';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import {
-  ActivityCancelledError,
-  ActivityCompletionError,
-  ActivityNotFoundError,
-  ActivityPausedError,
-  ActivityResetError,
-  ServiceError,
-  isGrpcServiceError,
-} from '@temporalio/client';
-import { NamespaceNotFoundError, PayloadConverterError, ValueError } from '@temporalio/common';
+import { isGrpcServiceError } from '@temporalio/client';
 
 /** Where a Kafka record came from; attached to every error about one record. */
 export interface RecordCoordinates {
@@ -179,8 +170,8 @@ export class InvalidResponseError extends PoisonRecordError {
 }
 
 /**
- * Thrown by the dispatcher when Temporal rejected a call for a reason that retrying cannot fix
- * (INVALID_ARGUMENT, FAILED_PRECONDITION, PERMISSION_DENIED, a payload the data converter cannot encode…).
+ * Thrown by the dispatcher when Temporal rejected a call because of the record itself, so that retrying cannot fix
+ * it: INVALID_ARGUMENT, a request larger than the server accepts, a payload the data converter cannot convert.
  */
 export class TemporalRejectedError extends PoisonRecordError {
   constructor(
@@ -197,8 +188,10 @@ export class TemporalRejectedError extends PoisonRecordError {
 }
 
 /**
- * Thrown by the dispatcher when a Temporal call failed in a way that may succeed later (UNAVAILABLE,
- * DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, a lost connection…). The record is retried, never committed meanwhile.
+ * Thrown by the dispatcher when a Temporal call failed for a reason other than the record itself, so that it may
+ * succeed later: UNAVAILABLE, a lost connection, FAILED_PRECONDITION (namespace not active during a failover),
+ * PERMISSION_DENIED / UNAUTHENTICATED (an authorization change), RESOURCE_EXHAUSTED (rate limits), a payload codec
+ * failing (its KMS down), any error not recognised. The record is retried, never committed meanwhile.
  */
 export class TransientTemporalError extends BridgeError {
   override readonly retryable = true;
@@ -267,103 +260,6 @@ export class RetryAbortedError extends BridgeError {
   }
 }
 
-/** How a failed Temporal call must be handled. */
-export type TemporalErrorClass = 'transient' | 'stale' | 'permanent';
-
-const TRANSIENT_GRPC_CODES: ReadonlySet<number> = new Set([
-  GrpcStatus.UNAVAILABLE,
-  GrpcStatus.DEADLINE_EXCEEDED,
-  GrpcStatus.RESOURCE_EXHAUSTED,
-  GrpcStatus.ABORTED,
-  GrpcStatus.INTERNAL,
-  GrpcStatus.UNKNOWN,
-  // Our own deadline or shutdown cancelled the call: the work was not done, so it must be redone later.
-  GrpcStatus.CANCELLED,
-  // A bad or expired credential affects every record alike; dead-lettering them all would be worse than waiting
-  // for an operator to rotate it (readiness reports the failure meanwhile).
-  GrpcStatus.UNAUTHENTICATED,
-]);
-
-const TRANSIENT_SYSTEM_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
-/**
- * Classifies an error thrown by `AsyncCompletionClient` (or by the raw `workflowService`):
- *
- * - `stale`: `ActivityNotFoundError` or gRPC NOT_FOUND — the attempt is already completed, timed out or its
- *   workflow closed. Also the heartbeat answers `ActivityCancelledError` / `ActivityPausedError` /
- *   `ActivityResetError`, which mean the activity no longer wants the work; check {@link heartbeatSignal} first
- *   to react to them.
- * - `transient`: gRPC UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN, CANCELLED,
- *   UNAUTHENTICATED anywhere in the `cause` chain; connection failures (`ServiceError`, ECONNREFUSED…); and an
- *   `ActivityCompletionError` without a gRPC status. SDK 1.24's `handleError` builds `ActivityCompletionError`
- *   from the status details only and drops the status itself, so such errors are treated as transient, as the
- *   design mandates for "other completion errors".
- *   {@link TransientTemporalError} and {@link RetryAbortedError} (shutdown interrupted the call) are transient too.
- * - `permanent`: any other gRPC status (INVALID_ARGUMENT, FAILED_PRECONDITION, PERMISSION_DENIED, …),
- *   `NamespaceNotFoundError`, data-converter errors, {@link PoisonRecordError}s and anything unrecognised.
- */
-export function classifyTemporalError(err: unknown): TemporalErrorClass {
-  if (err instanceof TransientTemporalError) return 'transient';
-  if (err instanceof StaleActivityError) return 'stale';
-  // Shutdown interrupted the call: the work is not done, so the record must stay uncommitted, as for an outage.
-  if (err instanceof RetryAbortedError) return 'transient';
-  if (err instanceof BridgeError) return err.retryable ? 'transient' : 'permanent';
-  if (err instanceof ActivityNotFoundError) return 'stale';
-  if (heartbeatSignal(err) !== undefined) return 'stale';
-  if (err instanceof NamespaceNotFoundError) return 'permanent';
-  if (err instanceof PayloadConverterError || err instanceof ValueError) return 'permanent';
-
-  const code = grpcStatusCode(err);
-  if (code !== undefined) {
-    if (code === GrpcStatus.NOT_FOUND) return 'stale';
-    return TRANSIENT_GRPC_CODES.has(code) ? 'transient' : 'permanent';
-  }
-  if (hasTransientSystemErrorCode(err)) return 'transient';
-  if (err instanceof ServiceError) return 'transient';
-  if (err instanceof ActivityCompletionError) return 'transient';
-  return 'permanent';
-}
-
-/**
- * Wraps a failed Temporal call into the bridge's taxonomy: {@link TransientTemporalError},
- * {@link StaleActivityError} (with `staleReason`, default `'unknown'`) or {@link TemporalRejectedError}.
- * Errors that already are {@link BridgeError}s are returned unchanged.
- */
-export function toTemporalCallError(
-  err: unknown,
-  call: TemporalCall,
-  options?: { record?: RecordCoordinates; staleReason?: StaleReason },
-): BridgeError {
-  if (err instanceof BridgeError) return err;
-  const code = grpcStatusCode(err);
-  switch (classifyTemporalError(err)) {
-    case 'transient':
-      return new TransientTemporalError(call, code, { cause: err });
-    case 'stale':
-      return new StaleActivityError(call, options?.staleReason ?? 'unknown', { cause: err, record: options?.record });
-    case 'permanent':
-      return new TemporalRejectedError(call, code, { cause: err, record: options?.record });
-  }
-}
-
-/** What a heartbeat answer told about the activity, or `undefined` if `err` is not such an answer. */
-export function heartbeatSignal(err: unknown): 'cancelled' | 'paused' | 'reset' | undefined {
-  if (err instanceof ActivityCancelledError) return 'cancelled';
-  if (err instanceof ActivityPausedError) return 'paused';
-  if (err instanceof ActivityResetError) return 'reset';
-  return undefined;
-}
-
 /** The gRPC status code of `err` or of the first gRPC service error in its `cause` chain. */
 export function grpcStatusCode(err: unknown): number | undefined {
   const seen = new Set<unknown>();
@@ -379,10 +275,10 @@ export function grpcStatusCode(err: unknown): number | undefined {
 /**
  * Whether retrying the operation that threw `err` may succeed. Used as `retry()`'s default `shouldRetry`.
  *
- * {@link BridgeError}s answer with their fixed `retryable`; errors with a boolean `retriable` (kafkajs) or
- * `retryable` property answer with it; Temporal client errors follow {@link classifyTemporalError}
- * (only `transient` retries); programming errors (`TypeError`, `RangeError`, `SyntaxError`, `ReferenceError`)
- * never retry; any other error does.
+ * {@link BridgeError}s answer with their fixed `retryable` (a failed Temporal call is one, classified where the call
+ * is made: `temporal/temporal-call-errors.ts`); errors with a boolean `retriable` (kafkajs) or `retryable`
+ * property answer with it; programming errors (`TypeError`, `RangeError`, `SyntaxError`, `ReferenceError`) never
+ * retry; any other error does.
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof BridgeError) return err.retryable;
@@ -399,36 +295,12 @@ export function isRetryable(err: unknown): boolean {
     if (typeof flags.retriable === 'boolean') return flags.retriable;
     if (typeof flags.retryable === 'boolean') return flags.retryable;
   }
-  if (isTemporalClientError(err)) return classifyTemporalError(err) === 'transient';
   return true;
 }
 
 /** Short sha256 hex prefix identifying a task token in logs and errors without revealing it. */
 export function taskTokenDigest(token: Uint8Array | string, length = 12): string {
   return createHash('sha256').update(token).digest('hex').slice(0, length);
-}
-
-function isTemporalClientError(err: unknown): boolean {
-  return (
-    err instanceof ActivityNotFoundError ||
-    err instanceof ActivityCompletionError ||
-    err instanceof ServiceError ||
-    err instanceof NamespaceNotFoundError ||
-    heartbeatSignal(err) !== undefined ||
-    grpcStatusCode(err) !== undefined
-  );
-}
-
-function hasTransientSystemErrorCode(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  let current: unknown = err;
-  while (current instanceof Error && !seen.has(current)) {
-    seen.add(current);
-    const code = (current as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && TRANSIENT_SYSTEM_ERROR_CODES.has(code)) return true;
-    current = current.cause;
-  }
-  return false;
 }
 
 function grpcStatusName(code: number): string {

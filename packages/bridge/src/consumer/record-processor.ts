@@ -11,6 +11,7 @@ import {
   StaleActivityError,
   TransientTemporalError,
   UndecodableRecordError,
+  isRetryable,
   taskTokenDigest,
   type RecordCoordinates,
   type StaleReason,
@@ -175,7 +176,8 @@ export class RecordProcessor {
     return retry(operation, {
       ...this.options.retry,
       signal,
-      shouldRetry: shouldRetry ?? ((err) => err instanceof TransientTemporalError),
+      // Each error says whether a retry can succeed; the dispatcher classified Temporal's answer where it called.
+      shouldRetry: shouldRetry ?? isRetryable,
       onRetry: ({ error, delayMs }) => this.events.retrying(error, delayMs),
     });
   }

@@ -8,20 +8,19 @@ import type { FullActivityId } from '@temporalio/client';
 import { ApplicationFailure, RawValue } from '@temporalio/common';
 import type avro from 'avsc';
 import {
-  heartbeatSignal,
   InvalidResponseError,
   InvalidTaskTokenError,
   NamespaceNotAllowedError,
   PayloadTooLargeError,
   ResultSchemaMismatchError,
   StaleActivityError,
-  toTemporalCallError,
   type RecordCoordinates,
   type TemporalCall,
 } from '../errors';
 import type { NamespaceClients } from './namespace-clients';
 import { staleReason } from './stale-reason';
 import { parseTaskToken, type TaskTokenFields } from './task-token';
+import { heartbeatSignal, toTemporalCallError } from './temporal-call-errors';
 
 export interface DispatcherOptions {
   /** Largest payload (result or details, data + metadata) passed to Temporal. */
@@ -68,9 +67,9 @@ function raw(payload: Payload): RawValue {
  * Heartbeat → heartbeat, Canceled → reportCancellation — passing payloads through untouched (`RawValue`), so the
  * workflow decodes them with its own converter and the client's payload codecs still apply.
  *
- * Throws the bridge's error taxonomy: {@link PoisonRecordError}s for replies that can never succeed,
- * `TransientTemporalError` for calls to retry, `StaleActivityError` (with its reason) when Temporal no longer
- * knows the attempt.
+ * Throws the bridge's error taxonomy (see `temporal-call-errors.ts`): {@link PoisonRecordError}s for replies that
+ * can never succeed, `TransientTemporalError` for calls to retry, `StaleActivityError` (with its reason) when
+ * Temporal no longer knows the attempt.
  */
 export class CompletionDispatcher {
   constructor(
@@ -80,9 +79,8 @@ export class CompletionDispatcher {
 
   async dispatch(response: ActivityTaskResponse, record?: RecordCoordinates): Promise<DispatchResult> {
     const target = this.resolveTarget(response, record);
-    const { outcome } = response;
+    const outcome = this.fitToLimits(response.outcome, target, record);
     const call = CALL[outcome.kind];
-    this.checkSizes(outcome, target, record);
     const client = this.clients.client(target.namespace)!;
     const started = performance.now();
     const result: DispatchResult = {
@@ -127,19 +125,11 @@ export class CompletionDispatcher {
       case 'completed':
         return client.complete(to, outcome.result ? raw(outcome.result) : undefined);
       case 'failed':
-        return client.fail(
-          to,
-          ApplicationFailure.create({
-            message: outcome.message,
-            type: outcome.type ?? undefined,
-            nonRetryable: outcome.nonRetryable,
-            details: outcome.details.map(raw),
-          }),
-        );
+        return client.fail(to, applicationFailure(outcome));
       case 'heartbeat':
-        return client.heartbeat(to, outcome.details[0] ? raw(outcome.details[0]) : undefined);
+        return client.heartbeatWithDetails(address, outcome.details.map(raw));
       case 'canceled':
-        return client.reportCancellation(to, outcome.details[0] ? raw(outcome.details[0]) : undefined);
+        return client.reportCancellationWithDetails(address, outcome.details.map(raw));
     }
   }
 
@@ -189,16 +179,28 @@ export class CompletionDispatcher {
     throw new InvalidResponseError('neither taskToken nor activityRef is set; set exactly one', { record });
   }
 
-  private checkSizes(outcome: Outcome, target: Target, record: RecordCoordinates | undefined): void {
+  /**
+   * The outcome as it may be sent: payloads, and a failure's type and details, within `maxPayloadBytes`, else
+   * {@link PayloadTooLargeError}; a failure's message is truncated to fit, with a visible marker, because the
+   * failure is still worth delivering (its type and `nonRetryable` decide the workflow's next step) while a
+   * Failure over Temporal's limits is refused (over 4 MiB on the wire: RESOURCE_EXHAUSTED, forever) or replaced
+   * by the server.
+   */
+  private fitToLimits(outcome: Outcome, target: Target, record: RecordCoordinates | undefined): Outcome {
+    const limit = this.options.maxPayloadBytes;
     const payloads = outcome.kind === 'completed' ? (outcome.result ? [outcome.result] : []) : outcome.details;
-    const size = payloads.reduce((sum, p) => sum + payloadSize(p), 0);
-    if (size > this.options.maxPayloadBytes) {
-      throw new PayloadTooLargeError(size, this.options.maxPayloadBytes, { record });
+    let size = payloads.reduce((sum, p) => sum + payloadSize(p), 0);
+    if (outcome.kind === 'failed') {
+      size += Buffer.byteLength(outcome.type ?? '') + FAILURE_FRAMING_BYTES + PAYLOAD_FRAMING_BYTES * payloads.length;
     }
+    if (size > limit) throw new PayloadTooLargeError(size, limit, { record });
     if (outcome.kind === 'completed' && outcome.result && target.token) {
       const type = this.options.resultTypes?.get(target.token.activityType);
       if (type) checkResultSchema(type, target.token.activityType, outcome.result, record);
     }
+    if (outcome.kind !== 'failed') return outcome;
+    const message = truncateUtf8(outcome.message, limit - size);
+    return message === outcome.message ? outcome : { ...outcome, message };
   }
 
   /**
@@ -213,6 +215,48 @@ export class CompletionDispatcher {
       ApplicationFailure.create({ type: reason.name, message: reason.message, nonRetryable: true }),
     );
   }
+}
+
+/**
+ * Bytes a failure's size check reserves for what is not its message, type or payload bytes — the Failure's field
+ * framing and `source`, and each detail's — so that a message truncated to the limit leaves the whole Failure
+ * under it.
+ */
+const FAILURE_FRAMING_BYTES = 1024;
+const PAYLOAD_FRAMING_BYTES = 64;
+
+/**
+ * The ApplicationFailure of a Failed reply. Its stack is emptied: it would be the bridge's own stack, which says
+ * nothing about the external failure, and its first line repeats the message, doubling the Failure's size.
+ */
+function applicationFailure(outcome: Extract<Outcome, { kind: 'failed' }>): ApplicationFailure {
+  const failure = ApplicationFailure.create({
+    message: outcome.message,
+    type: outcome.type ?? undefined,
+    nonRetryable: outcome.nonRetryable,
+    details: outcome.details.map(raw),
+  });
+  failure.stack = '';
+  return failure;
+}
+
+/**
+ * `text` if it is at most `maxBytes` long in UTF-8; otherwise its longest prefix that fits together with a marker
+ * saying how much was kept, never splitting a character.
+ */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  const marker = (kept: number): string =>
+    `… [truncated by temporal-kafka-bridge: ${kept} of ${bytes.length} bytes kept]`;
+  // The marker's own length depends on the count it prints; the longest count it can print bounds it.
+  const room = Math.max(0, maxBytes - Buffer.byteLength(marker(bytes.length)));
+  // A cut inside a multi-byte character decodes to U+FFFD; dropping it keeps the prefix true to the original.
+  const kept = bytes
+    .subarray(0, room)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+  return kept + marker(Buffer.byteLength(kept));
 }
 
 function checkResultSchema(type: avro.Type, activityType: string, result: Payload, record?: RecordCoordinates): void {

@@ -14,6 +14,12 @@ export async function connectToTemporal(options: TemporalOptions, readFile?: Rea
     tls: temporalTlsConfig(options, readFile),
     apiKey: options.apiKey,
     connectTimeout: 10_000,
+    // No SDK retry interceptor (its default retries UNAVAILABLE, RESOURCE_EXHAUSTED, UNKNOWN… up to 10 times per
+    // call): the bridge's own loop (RecordProcessor, retry settings) is the one retry layer of completion calls, so
+    // backoff does not stack, readiness turns not-ready at the first failure, and the call histogram counts every
+    // real RPC. The other users of this connection retry on their own or are best effort: the cancel watcher polls
+    // again on its next interval, the stale-reason lookup answers 'unknown'.
+    interceptors: [],
   });
 }
 
