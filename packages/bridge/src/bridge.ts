@@ -19,6 +19,7 @@ import { createLogger, type BridgeLogger } from './observability/logger';
 import { createBridgeMetrics, type BridgeMetrics } from './observability/metrics';
 import { CompletionDispatcher } from './temporal/completion-dispatcher';
 import { NamespaceClients } from './temporal/namespace-clients';
+import { StaleReasons } from './temporal/stale-reasons';
 import { connectToTemporal } from './temporal/temporal-connection';
 
 /** What a program embedding the bridge may supply besides its options. */
@@ -110,6 +111,11 @@ export class Bridge {
       resultTypes,
       observeCall: (call, seconds, ok) =>
         this.metrics.temporalCallDuration.observe({ call, result: ok ? 'ok' : 'error' }, seconds),
+      staleReasons: new StaleReasons(clients, {
+        lookupsPerSecond: processing.staleLookupsPerSecond,
+        observeCall: (seconds, ok) =>
+          this.metrics.temporalCallDuration.observe({ call: 'describe', result: ok ? 'ok' : 'error' }, seconds),
+      }),
     });
     const processor = new RecordProcessor(
       codec,
