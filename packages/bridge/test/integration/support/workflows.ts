@@ -96,3 +96,9 @@ export async function pingedExpenseWorkflow(expense: Expense): Promise<Decision 
   setHandler(ping, () => undefined);
   return expenseWorkflow(expense);
 }
+
+/** Asks for approval twice in a row (activities "1" and "2"); returns the second decision. */
+export async function twoApprovalsWorkflow(expense: Expense): Promise<Decision | FailureSeen> {
+  await expenseWorkflow(expense);
+  return expenseWorkflow(expense);
+}
