@@ -21,13 +21,22 @@ sys.dont_write_bytecode = True  # keep __pycache__ out of the schemas package
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vector_json import SchemaWalker  # noqa: E402
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 RECORD_NAMES = ["ActivityTaskRequest", "ActivityTaskResponse", "ActivityCancelNotice"]
 SCHEMAS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 JSON_PAYLOAD = {"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "eyJhbW91bnQiOjQyLCJjdXJyZW5jeSI6IkVVUiJ9"}
 TASK_TOKEN = "CiQ3ZjJkYjVmZC0xYzU3LTQ5YjEtOGNhNS1mYjE3YTNkYzM0ZjMSBm9yZGVyLTEaJDAxOTJmZjE1LWE0NjgtNzJhYy1iMmI0LWQ3NDhlNWNiMWFhMCAFKAE="
 REQUEST_ID = "5b8e0a52-3b5e-4c1f-9d2a-0e6f1c7d8a93"
+# The ids of TASK_TOKEN's attempt: run, activity, attempt 1, scheduled event 5 (fields 3, 6, 5, 4 of the token).
+ACTIVITY_REF = {
+    "namespace": "default",
+    "workflowId": "order-1",
+    "runId": "0192ff15-a468-72ac-b2b4-d748e5cb1aa0",
+    "activityId": "1",
+    "attempt": 1,
+    "scheduledEventId": 5,
+}
 
 # (file name, record, description, JSON value)
 CASES = [
@@ -96,13 +105,25 @@ CASES = [
     (
         "response-completed-activity-ref",
         "ActivityTaskResponse",
-        "ActivityTaskResponse addressed by activityRef (latest run), Completed with no value",
+        "ActivityTaskResponse addressed by activityRef naming its run and attempt, Completed with no value",
         {
             "requestId": None,
             "taskToken": None,
-            "activityRef": {"namespace": "default", "workflowId": "order-1", "runId": None, "activityId": "1"},
+            "activityRef": ACTIVITY_REF,
             "outcome": {"kind": "completed", "result": None},
             "respondedTime": "2025-03-01T15:30:00.000Z",
+        },
+    ),
+    (
+        "response-failed-activity-ref",
+        "ActivityTaskResponse",
+        "ActivityTaskResponse addressed by activityRef, Failed (retryable) for the named attempt only",
+        {
+            "requestId": None,
+            "taskToken": None,
+            "activityRef": ACTIVITY_REF,
+            "outcome": {"kind": "failed", "message": "approver unreachable", "type": None, "nonRetryable": False, "details": []},
+            "respondedTime": "2025-03-01T15:30:00.001Z",
         },
     ),
     (

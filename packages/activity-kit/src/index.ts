@@ -19,6 +19,7 @@ export {
   type CompleteViaKafkaOptions,
 } from './requester/kafka-activity-kit';
 export { fromWirePayload, payloadSize, toWirePayload } from './requester/payloads';
+export { activityRefOf } from './responder/activity-ref';
 export {
   ReplyPublisher,
   type FailureReply,

@@ -20,6 +20,7 @@ import { createLogger, kafkajsLogCreator, type BridgeLogger } from './observabil
 import { createBridgeMetrics, type BridgeMetrics } from './observability/metrics';
 import { CompletionDispatcher } from './temporal/completion-dispatcher';
 import { NamespaceClients } from './temporal/namespace-clients';
+import { StaleReasons } from './temporal/stale-reasons';
 import { connectToTemporal } from './temporal/temporal-connection';
 
 /** What a program embedding the bridge may supply besides its options. */
@@ -152,6 +153,11 @@ export class Bridge {
       resultTypes,
       observeCall: (call, seconds, ok) =>
         this.metrics.temporalCallDuration.observe({ call, result: ok ? 'ok' : 'error' }, seconds),
+      staleReasons: new StaleReasons(clients, {
+        lookupsPerSecond: processing.staleLookupsPerSecond,
+        observeCall: (seconds, ok) =>
+          this.metrics.temporalCallDuration.observe({ call: 'describe', result: ok ? 'ok' : 'error' }, seconds),
+      }),
     });
     // The watcher owns cancel notices whenever it runs; without it, stops learned from heartbeats go out directly.
     const cancelMetrics = cancelWatchMetrics(this.metrics.registry);

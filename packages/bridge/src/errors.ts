@@ -208,8 +208,13 @@ export class TransientTemporalError extends BridgeError {
   }
 }
 
-/** Why an activity no longer accepts the reply. Temporal answers NOT_FOUND for all of them alike. */
-export type StaleReason = 'already-completed' | 'timed-out' | 'workflow-closed' | 'unknown';
+/**
+ * Why an activity no longer accepts the reply. Temporal answers NOT_FOUND for all of them alike; the bridge tells
+ * them apart by describing the run: `already-completed` (the activity is no longer pending), `superseded` (a later
+ * attempt is pending: the one named failed or timed out), `workflow-closed`, `unknown` (the describe failed, was
+ * over `processing.staleLookupsPerSecond`, or showed the attempt still pending).
+ */
+export type StaleReason = 'already-completed' | 'superseded' | 'workflow-closed' | 'unknown';
 
 /**
  * Thrown by the dispatcher when Temporal answered that the activity (attempt) is not found: the reply is a
@@ -220,13 +225,22 @@ export class StaleActivityError extends BridgeError {
   override readonly retryable = false;
   readonly record: RecordCoordinates | undefined;
 
+  /** The reason, once looked up (off the key's path); `reason` until then. Never rejects. */
+  readonly explained: Promise<StaleReason>;
+
   constructor(
     readonly call: TemporalCall,
     readonly reason: StaleReason,
-    options?: { cause?: unknown; record?: RecordCoordinates },
+    options?: { cause?: unknown; record?: RecordCoordinates; explained?: Promise<StaleReason> },
   ) {
     super(`Temporal ${call} found no such activity attempt (${reason})`, options);
     this.record = options?.record;
+    this.explained = options?.explained ?? Promise.resolve(reason);
+  }
+
+  /** The same error, with the reason that was looked up. */
+  withReason(reason: StaleReason): StaleActivityError {
+    return new StaleActivityError(this.call, reason, { cause: this.cause, record: this.record });
   }
 }
 

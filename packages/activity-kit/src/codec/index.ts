@@ -7,3 +7,4 @@ export { crc64Avro, parsingCanonicalForm, schemaFingerprint } from './schema-fin
 export type { AvroSchemaJson } from './schema-fingerprint';
 export { SINGLE_OBJECT_HEADER_LENGTH, SINGLE_OBJECT_MAGIC } from './single-object';
 export type * from './wire-types';
+export { parseTaskToken, type TaskTokenFields } from './task-token';

@@ -31,12 +31,22 @@ export interface ActivityTaskRequest {
   headers: Record<string, string>;
 }
 
-/** Addresses an activity by ids instead of task token. */
+/**
+ * Addresses an activity by ids instead of task token (schemas/ActivityTaskResponse.avsc, contract v2). Build it
+ * with `activityRefOf(request)`. The bridge requires `runId`; a Failed, Canceled or Heartbeat also needs `attempt`
+ * and `scheduledEventId` and changes only that attempt, while a Completed completes whatever attempt of the
+ * activity is current in that run.
+ */
 export interface ActivityRef {
   namespace: string;
   workflowId: string;
+  /** The request's run; required by the bridge (null only in contract v1 records, which the bridge refuses). */
   runId: string | null;
   activityId: string;
+  /** The attempt answered (the request's `attempt`); absent in contract v1 records. */
+  attempt?: number | null;
+  /** The activity's ActivityTaskScheduled event id (field 4 of the task token); absent in contract v1 records. */
+  scheduledEventId?: number | null;
 }
 
 export interface CompletedOutcome {

@@ -7,7 +7,10 @@ import { createKafkaClient, type KafkaConnectionOptions } from '../kafka/connect
 import { RecordHeaders } from '../kafka/record-headers';
 import { toWirePayload } from '../requester/payloads';
 
-/** Whom a reply is for: the request itself (preferred), or an activity addressed by ids on a given topic. */
+/**
+ * Whom a reply is for: the request itself (preferred), or an activity addressed by ids on a given topic (build the
+ * ref with `activityRefOf(request)`).
+ */
 export type ReplyTarget =
   | (Pick<ActivityTaskRequest, 'requestId' | 'taskToken' | 'replyTo' | 'workflowId' | 'activityId'> & { key?: string })
   | { replyTo: string; key?: string; activityRef: ActivityRef };
@@ -90,7 +93,18 @@ export class ReplyPublisher {
   async send(target: ReplyTarget, outcome: Outcome): Promise<void> {
     const response: ActivityTaskResponse =
       'activityRef' in target
-        ? { requestId: null, taskToken: null, activityRef: target.activityRef, outcome, respondedTime: new Date() }
+        ? {
+            requestId: null,
+            taskToken: null,
+            // Contract v2 fields written explicitly: a ref built by hand for v1 lacks them.
+            activityRef: {
+              ...target.activityRef,
+              attempt: target.activityRef.attempt ?? null,
+              scheduledEventId: target.activityRef.scheduledEventId ?? null,
+            },
+            outcome,
+            respondedTime: new Date(),
+          }
         : {
             requestId: target.requestId,
             taskToken: target.taskToken,

@@ -90,6 +90,11 @@ export interface ProcessingOptions {
   /** What to do with replies Temporal no longer accepts (duplicates, late replies). @default 'drop' */
   staleReplies: 'drop' | 'dead-letter';
   /**
+   * Describe calls per second at most that explain stale replies (`tkb_stale_replies_total{reason}`); one per
+   * workflow run, cached; beyond the rate a reason is `unknown`. 0 never looks. @default 10
+   */
+  staleLookupsPerSecond: number;
+  /**
    * JSON file mapping an activity type to the Avro schema (JSON form) that its Completed json/plain results must
    * match; a result that does not is dead-lettered. Loaded by `loadBridgeDependencies()`. @default unset
    */
@@ -188,6 +193,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
       maxPayloadBytes: 2 * 1024 * 1024,
       maxRecordBytes: 4 * 1024 * 1024,
       staleReplies: 'drop',
+      staleLookupsPerSecond: 10,
     },
     retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
     shutdown: { drainTimeoutMs: 30_000 },
@@ -269,6 +275,7 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
       maxPayloadBytes: value('processing.maxPayloadBytes') as number,
       maxRecordBytes: value('processing.maxRecordBytes') as number,
       staleReplies: value('processing.staleReplies') as ProcessingOptions['staleReplies'],
+      staleLookupsPerSecond: value('processing.staleLookupsPerSecond') as number,
       ...optional('resultSchemas', value('processing.resultSchemas') as string | undefined),
     },
     retry: {

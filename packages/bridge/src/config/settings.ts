@@ -272,6 +272,13 @@ const ROWS: readonly SettingRow[] = [
     defaultText: 'drop',
   },
   {
+    path: 'processing.staleLookupsPerSecond',
+    kind: { type: 'integer', min: 0, max: 10_000 },
+    description:
+      'Describe calls per second at most that explain stale replies (one per workflow run, cached); beyond it the reason is unknown',
+    defaultText: '10',
+  },
+  {
     path: 'processing.resultSchemas',
     kind: { type: 'string' },
     description: 'JSON file mapping activity type to the Avro schema its Completed json/plain results must match',

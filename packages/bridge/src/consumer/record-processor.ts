@@ -69,15 +69,7 @@ export class RecordProcessor {
       return 'processed';
     } catch (err) {
       if (err instanceof RetryAbortedError) throw err;
-      if (err instanceof StaleActivityError) {
-        this.events.stale(err.reason);
-        this.log.info(
-          { record, reason: err.reason, call: err.call, token: tokenOf(response) },
-          'stale reply: Temporal no longer knows this activity attempt',
-        );
-        if (this.options.staleReplies === 'drop') return 'dropped';
-        return this.deadLetter(record, message, err, signal);
-      }
+      if (err instanceof StaleActivityError) return this.stale(record, message, response, err, signal);
       if (err instanceof PayloadTooLargeError && response.outcome.kind === 'completed') {
         // Tell the workflow now, rather than leave it waiting for a timeout.
         await this.withRetry(() => this.dispatcher.failUndeliverable(response, err), signal).catch(
@@ -148,6 +140,34 @@ export class RecordProcessor {
         replyKey: message.key,
       });
     }
+  }
+
+  /**
+   * Drops or dead-letters a stale reply. Its reason (looked up on Temporal, cached per run) is awaited only when it
+   * goes into a dead-letter record; a dropped reply is finished at once and counted when the reason is known, so a
+   * storm of duplicates never holds its key behind those lookups.
+   */
+  private async stale(
+    record: RecordCoordinates,
+    message: KafkaMessage,
+    response: ActivityTaskResponse,
+    err: StaleActivityError,
+    signal: AbortSignal,
+  ): Promise<FinishDisposition> {
+    const count = (reason: StaleReason): void => {
+      this.events.stale(reason);
+      this.log.info(
+        { record, reason, call: err.call, token: tokenOf(response) },
+        'stale reply: Temporal no longer knows this activity attempt',
+      );
+    };
+    if (this.options.staleReplies === 'drop') {
+      void err.explained.then(count);
+      return 'dropped';
+    }
+    const reason = await err.explained;
+    count(reason);
+    return this.deadLetter(record, message, err.withReason(reason), signal);
   }
 
   private async deadLetter(

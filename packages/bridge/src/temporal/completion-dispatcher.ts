@@ -17,8 +17,9 @@ import {
   type RecordCoordinates,
   type TemporalCall,
 } from '../errors';
+import { refAddress } from './activity-ref-address';
 import type { NamespaceClients } from './namespace-clients';
-import { staleReason } from './stale-reason';
+import type { StaleReasons } from './stale-reasons';
 import { parseTaskToken, type TaskTokenFields } from './task-token';
 import { heartbeatSignal, toTemporalCallError } from './temporal-call-errors';
 
@@ -29,6 +30,8 @@ export interface DispatcherOptions {
   resultTypes?: ReadonlyMap<string, avro.Type>;
   /** Measures each Temporal call, for the latency histogram. */
   observeCall?: (call: TemporalCall, seconds: number, ok: boolean) => void;
+  /** Explains NOT_FOUND answers for the stale-reply metric; without it the reason is 'unknown'. */
+  staleReasons?: StaleReasons;
 }
 
 /** What a dispatched reply did; `stopRequested` is set when a heartbeat learned the activity must stop. */
@@ -49,6 +52,8 @@ interface Target {
   workflowId: string | undefined;
   runId: string | undefined;
   activityId: string;
+  /** The attempt the reply names, if it names one. */
+  attempt: number | undefined;
 }
 
 const CALL: Record<Outcome['kind'], TemporalCall> = {
@@ -99,16 +104,10 @@ export class CompletionDispatcher {
       const signal = heartbeatSignal(err);
       if (signal && call === 'heartbeat') return { ...result, stopRequested: signal };
       const wrapped = toTemporalCallError(err, call, { record });
-      if (wrapped instanceof StaleActivityError && target.workflowId) {
-        const reason = await staleReason(this.clients, {
-          namespace: target.namespace,
-          workflowId: target.workflowId,
-          runId: target.runId,
-          activityId: target.activityId,
-          attempt: target.token?.attempt,
-          scheduledEventId: target.token?.scheduledEventId,
-        });
-        throw toTemporalCallError(err, call, { record, staleReason: reason });
+      if (wrapped instanceof StaleActivityError && this.options.staleReasons) {
+        // Not awaited: the reason only labels a metric, and the key must not wait on Temporal for it.
+        const explained = this.options.staleReasons.explain(target);
+        throw new StaleActivityError(call, 'unknown', { cause: err, record, explained });
       }
       throw wrapped;
     }
@@ -157,23 +156,18 @@ export class CompletionDispatcher {
         workflowId: token.workflowId,
         runId: token.runId,
         activityId: token.activityId,
+        attempt: token.attempt,
       };
     }
     if (activityRef) {
-      if (!this.clients.client(activityRef.namespace)) {
-        throw new NamespaceNotAllowedError(activityRef.namespace, this.clients.allowed, { record });
-      }
       return {
         namespace: activityRef.namespace,
-        address: {
-          workflowId: activityRef.workflowId,
-          runId: activityRef.runId ?? undefined,
-          activityId: activityRef.activityId,
-        },
+        address: refAddress(this.clients, activityRef, response.outcome.kind, record),
         token: undefined,
         workflowId: activityRef.workflowId,
         runId: activityRef.runId ?? undefined,
         activityId: activityRef.activityId,
+        attempt: activityRef.attempt ?? undefined,
       };
     }
     throw new InvalidResponseError('neither taskToken nor activityRef is set; set exactly one', { record });

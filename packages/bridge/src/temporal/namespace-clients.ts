@@ -6,6 +6,7 @@ import { CauseKeepingCompletionClient } from './completion-client';
 export class NamespaceClients {
   private readonly byName = new Map<string, CauseKeepingCompletionClient>();
   private readonly nameById = new Map<string, string>();
+  private readonly idByName = new Map<string, string>();
 
   private constructor(
     readonly connection: Connection,
@@ -23,7 +24,10 @@ export class NamespaceClients {
     for (const namespace of allowedNamespaces) {
       const described = await connection.workflowService.describeNamespace({ namespace });
       const id = described.namespaceInfo?.id;
-      if (id) clients.nameById.set(id, namespace);
+      if (id) {
+        clients.nameById.set(id, namespace);
+        clients.idByName.set(namespace, id);
+      }
       clients.byName.set(
         namespace,
         new CauseKeepingCompletionClient({ connection, namespace, dataConverter, identity }),
@@ -35,6 +39,11 @@ export class NamespaceClients {
   /** The namespace name for a token's namespace id, or undefined when it is not an allowed namespace. */
   namespaceOfId(namespaceId: string): string | undefined {
     return this.nameById.get(namespaceId);
+  }
+
+  /** The id of an allowed namespace (what task tokens carry), or undefined when it is not allowed. */
+  idOfNamespace(namespace: string): string | undefined {
+    return this.idByName.get(namespace);
   }
 
   client(namespace: string): CauseKeepingCompletionClient | undefined {

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uniqueName } from '@temporal-kafka-bridge/test-harness';
+import { uniqueName, waitUntil } from '@temporal-kafka-bridge/test-harness';
 import { DEAD_LETTER_HEADERS, type Bridge } from '../../src';
 import { BridgeWorld, header } from './support/bridge-world';
 import type { FailureSeen } from './support/workflows';
@@ -22,10 +22,18 @@ describe('stale replies', () => {
   afterAll(async () => world?.close());
 
   it('a duplicate reply is counted as already-completed and dropped, not retried forever', async () => {
-    const handle = await world.startExpense({ id: uniqueName('e'), amountCents: 1 });
+    // Two activities in a row: the workflow still runs when the duplicate of the first one's reply arrives.
+    const handle = await world.startExpense({ id: uniqueName('e'), amountCents: 1 }, 'twoApprovalsWorkflow');
     const { request } = await world.requestOf(handle.workflowId);
     await world.replies.complete(request, { approved: true, reviewer: 'first' });
-    expect(await handle.result()).toEqual({ approved: true, reviewer: 'first' });
+    const second = await waitUntil(
+      'the second approval request',
+      async () =>
+        world.requests.find(
+          (r) => r.request.workflowId === handle.workflowId && r.request.activityId !== request.activityId,
+        ),
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
     await world.replies.complete(request, { approved: false, reviewer: 'duplicate' });
 
     await expect
@@ -33,6 +41,8 @@ describe('stale replies', () => {
         timeout: 15_000,
       })
       .toBe(1);
+    await world.replies.complete(second.request, { approved: true, reviewer: 'second' });
+    expect(await handle.result()).toEqual({ approved: true, reviewer: 'second' });
     // The next reply is processed normally: the stale one did not block the partition.
     const next = await world.startExpense({ id: uniqueName('e'), amountCents: 2 });
     await world.replies.complete((await world.requestOf(next.workflowId)).request, {
@@ -71,7 +81,8 @@ describe('stale replies with processing.staleReplies=dead-letter', () => {
     await world.replies.complete(request, 'again');
     const [dead] = await world.waitForDeadLetters(1);
     expect(header(dead!, DEAD_LETTER_HEADERS.errorClass)).toBe('StaleActivityError');
-    expect(header(dead!, DEAD_LETTER_HEADERS.errorMessage)).toMatch(/already-completed/);
+    // The workflow ended with the first reply, so the duplicate's reason is that its workflow is closed.
+    expect(header(dead!, DEAD_LETTER_HEADERS.errorMessage)).toMatch(/workflow-closed/);
   });
 });
 

@@ -46,7 +46,7 @@ describe('error taxonomy', () => {
       [new InvalidResponseError('neither taskToken nor activityRef'), false, 'InvalidResponseError'],
       [new TemporalRejectedError('complete', grpc.status.INVALID_ARGUMENT, { cause }), false, 'TemporalRejectedError'],
       [new TransientTemporalError('fail', grpc.status.UNAVAILABLE, { cause }), true, 'TransientTemporalError'],
-      [new StaleActivityError('complete', 'timed-out', { cause }), false, 'StaleActivityError'],
+      [new StaleActivityError('complete', 'superseded', { cause }), false, 'StaleActivityError'],
       [new DeadLetterPublishError('replies.dlq', { cause }), true, 'DeadLetterPublishError'],
       [new RetryAbortedError(3, { cause }), false, 'RetryAbortedError'],
     ];

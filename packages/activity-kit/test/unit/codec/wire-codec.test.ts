@@ -63,7 +63,14 @@ describe('createWireCodec encoding', () => {
   it('round-trips a response addressed by activityRef instead of taskToken', () => {
     const response = aResponse({
       taskToken: null,
-      activityRef: { namespace: 'default', workflowId: 'order-1', runId: null, activityId: '1' },
+      activityRef: {
+        namespace: 'default',
+        workflowId: 'order-1',
+        runId: '0192ff15-a468-72ac-b2b4-d748e5cb1aa0',
+        activityId: '1',
+        attempt: 2,
+        scheduledEventId: 5,
+      },
     });
     expect(codec.decode(codec.encodeResponse(response)).value).toEqual(response);
   });

@@ -5,6 +5,7 @@ import {
   CancellationScope,
   CancelledFailure,
   condition,
+  continueAsNew,
   defineSignal,
   isCancellation,
   proxyActivities,
@@ -76,4 +77,28 @@ export async function cancellableExpenseWorkflow(expense: Expense): Promise<stri
     }
     throw err;
   }
+}
+
+/**
+ * Asks for approval `rounds` times, one run per round (continue-as-new between them), so that every run has an
+ * activity "1" of its own. Returns the last run's decision.
+ */
+export async function expenseRoundsWorkflow(expense: Expense, rounds: number): Promise<Decision | FailureSeen> {
+  const decision = await expenseWorkflow(expense);
+  if (rounds > 1) await continueAsNew<typeof expenseRoundsWorkflow>(expense, rounds - 1);
+  return decision;
+}
+
+export const ping = defineSignal('ping');
+
+/** The expense workflow, taking `ping` signals meanwhile: every ping lengthens its history. */
+export async function pingedExpenseWorkflow(expense: Expense): Promise<Decision | FailureSeen> {
+  setHandler(ping, () => undefined);
+  return expenseWorkflow(expense);
+}
+
+/** Asks for approval twice in a row (activities "1" and "2"); returns the second decision. */
+export async function twoApprovalsWorkflow(expense: Expense): Promise<Decision | FailureSeen> {
+  await expenseWorkflow(expense);
+  return expenseWorkflow(expense);
 }
