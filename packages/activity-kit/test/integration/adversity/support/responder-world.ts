@@ -50,29 +50,41 @@ export class ResponderWorld {
     readonly deadLetterTopic: string,
   ) {}
 
-  /** `replyTopicConfig` sets configs of the reply topic, e.g. a small `max.message.bytes`. */
+  /** `requestTopicConfig` and `replyTopicConfig` set topic configs, e.g. a small `max.message.bytes`. */
   static async create(
     servers: ServerAddresses,
-    options: { partitions?: number; replyTopicConfig?: Record<string, string> } = {},
+    options: {
+      partitions?: number;
+      requestTopicConfig?: Record<string, string>;
+      replyTopicConfig?: Record<string, string>;
+    } = {},
   ): Promise<ResponderWorld> {
+    const partitions = options.partitions ?? 2;
+    const requestTopic = uniqueName('requests');
     const replyTopic = uniqueName('replies');
-    if (options.replyTopicConfig) {
-      const admin = testKafka(servers.kafkaBrokers).admin();
-      await admin.connect();
-      await admin.createTopics({
-        topics: [
-          {
-            topic: replyTopic,
-            numPartitions: 1,
+    const admin = testKafka(servers.kafkaBrokers).admin();
+    await admin.connect();
+    try {
+      const configured = [
+        { topic: requestTopic, numPartitions: partitions, config: options.requestTopicConfig },
+        { topic: replyTopic, numPartitions: 1, config: options.replyTopicConfig },
+      ].filter((t) => t.config !== undefined);
+      if (configured.length > 0) {
+        await admin.createTopics({
+          topics: configured.map(({ topic, numPartitions, config }) => ({
+            topic,
+            numPartitions,
             replicationFactor: 1,
-            configEntries: Object.entries(options.replyTopicConfig).map(([name, value]) => ({ name, value })),
-          },
-        ],
-      });
+            configEntries: Object.entries(config!).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      }
+    } finally {
       await admin.disconnect();
     }
+    // Waits for leaders (and creates the topics not configured above).
     const [requests, replies, dlq] = await Promise.all([
-      createTopic(servers.kafkaBrokers, { prefix: 'requests', partitions: options.partitions ?? 2 }),
+      createTopic(servers.kafkaBrokers, { topic: requestTopic, partitions }),
       createTopic(servers.kafkaBrokers, { topic: replyTopic }),
       createTopic(servers.kafkaBrokers, { prefix: 'dlq' }),
     ]);
