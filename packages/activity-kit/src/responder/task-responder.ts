@@ -185,7 +185,7 @@ export class TaskResponder {
     this.stopping = true;
     this.wakeSlotWaiters();
     // Paused, kafkajs fetches nothing but keeps heartbeating while long tasks finish.
-    this.consumer.pause([{ topic: this.options.requestTopic }]);
+    if (this.running.size > 0 || this.inFlight > 0) this.consumer.pause([{ topic: this.options.requestTopic }]);
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await this.commitFinished();
     await this.consumer.stop();
@@ -239,7 +239,10 @@ export class TaskResponder {
     const mustLeave = (): boolean =>
       !isRunning() || isStale() || this.stopping || rebalancing || !this.assigned.has(partitionId);
     // Read the whole batch first: a newer attempt later in it supersedes an older one before that one starts.
-    const records: ReadRecord[] = batch.messages.map((message) => ({ message, decoded: this.decode(message) }));
+    const records: ReadRecord[] = batch.messages.map((message) => ({
+      message,
+      decoded: this.decode(message, { topic, partition, offset: message.offset }),
+    }));
     for (const { decoded } of records) {
       if (decoded?.name === 'ActivityTaskRequest') this.latestAttempts.note(decoded.value);
     }
@@ -286,11 +289,14 @@ export class TaskResponder {
     if (rebalancing) await this.commitFinished();
   }
 
-  private decode(message: KafkaMessage): WireMessage | undefined {
+  private decode(
+    message: KafkaMessage,
+    context: { topic: string; partition: number; offset: string },
+  ): WireMessage | undefined {
     try {
       return this.codec.decode(message.value ?? Buffer.alloc(0));
     } catch (err) {
-      this.options.onError(err, { topic: this.options.requestTopic, partition: -1, offset: message.offset });
+      this.options.onError(err, context);
       return undefined;
     }
   }

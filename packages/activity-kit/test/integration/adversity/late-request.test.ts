@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TaskResponder } from '../../../src';
 import { ResponderWorld } from './support/responder-world';
 
-const PUBLISH_TIMEOUT_MS = 2000;
+const PUBLISH_TIMEOUT_MS = 4000;
 // Kafka requests time out fast (a user's setting), so a producer that retries does so many times during the stall.
-const REQUEST_TIMEOUT_MS = 1000;
+const REQUEST_TIMEOUT_MS = 2000;
 const WORKFLOWS = 50;
 // Retried at once and for as long as it takes: every attempt whose publish times out is followed by another.
 const activityOptions = {
@@ -23,11 +23,12 @@ describe('activities started while the broker is frozen', () => {
 
   beforeAll(async () => {
     kafka = await startServers({ dedicated: true, only: 'kafka' });
-    // The broker refuses a record whose timestamp (when its publish began) is older than half the publish
-    // timeout: a request reaching it after its attempt gave up on it never lands.
+    // The broker refuses a record whose timestamp (when its publish began) is older than a quarter of the publish
+    // timeout: a request reaching it after its attempt gave up on it never lands, and one it accepts is
+    // acknowledged in time even when the acknowledgement is slow.
     world = await ResponderWorld.create(
       { ...inject('tkbServers'), kafkaBrokers: kafka.kafka!.brokers },
-      { requestTopicConfig: { 'message.timestamp.before.max.ms': String(PUBLISH_TIMEOUT_MS / 2) } },
+      { requestTopicConfig: { 'message.timestamp.before.max.ms': String(PUBLISH_TIMEOUT_MS / 4) } },
     );
     await world.startWorker({
       kafka: { brokers: kafka.kafka!.brokers, requestTimeoutMs: REQUEST_TIMEOUT_MS },
