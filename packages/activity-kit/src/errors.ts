@@ -185,3 +185,71 @@ export class TaskCancelledError extends ActivityKitError {
     super(`activity ${activityId} was cancelled (${reason})`);
   }
 }
+
+/**
+ * Why a reply could not be sent and a Failed reply was sent in its place: the broker refuses a record this large
+ * on the reply topic. Sent to the workflow as the activity's non-retryable failure (type `ReplyTooLargeError`).
+ */
+export class ReplyTooLargeError extends ActivityKitError {
+  override readonly retryable = false;
+  constructor(
+    public readonly topic: string,
+    public readonly activityId: string,
+    /** Kind of the reply that did not fit, e.g. `completed`. */
+    public readonly outcome: string,
+    public readonly sizeBytes: number,
+    cause: unknown,
+  ) {
+    super(
+      `the ${outcome} reply of activity ${activityId} is ${sizeBytes} bytes encoded, more than topic ${topic} ` +
+        `accepts (its max.message.bytes): keep large results out of the reply (store them and reply with a ` +
+        `reference), or raise max.message.bytes of ${topic} and the bridge's limits with it`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Why a reply could not be sent and a Failed reply was sent in its place: the payload converter cannot encode the
+ * handler's result (or a failure's details). Sent to the workflow as a non-retryable failure (type
+ * `ReplyEncodingError`).
+ */
+export class ReplyEncodingError extends ActivityKitError {
+  override readonly retryable = false;
+  constructor(
+    public readonly activityId: string,
+    /** What was being encoded: `result`, `failure details` or `heartbeat details`. */
+    public readonly what: string,
+    cause: unknown,
+  ) {
+    super(
+      `the ${what} of activity ${activityId} could not be encoded by the payload converter: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }; return a value the payload converter can encode (the default is JSON: no BigInt, no cycles, no ` +
+        `functions) or give the responder a payloadConverter that can`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Told to `onError` when a reply could not be published before its attempt's deadline passed (or the responder
+ * stopped) although it was retried: the broker stayed unreachable or refused it. The request is committed anyway,
+ * since no reply can complete the attempt any more.
+ */
+export class ReplyPublishError extends ActivityKitError {
+  override readonly retryable = true;
+  constructor(
+    public readonly topic: string,
+    public readonly activityId: string,
+    public readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(
+      `could not publish the reply of activity ${activityId} to ${topic} after ${attempts} tries: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      { cause },
+    );
+  }
+}

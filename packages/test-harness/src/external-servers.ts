@@ -20,6 +20,12 @@ export class ExternalKafka implements KafkaServer {
   stop(): Promise<void> {
     notOurs(`Kafka at ${this.brokers.join(',')}`);
   }
+  pause(): Promise<void> {
+    notOurs(`Kafka at ${this.brokers.join(',')}`);
+  }
+  resume(): Promise<void> {
+    notOurs(`Kafka at ${this.brokers.join(',')}`);
+  }
   kill(): Promise<void> {
     notOurs(`Kafka at ${this.brokers.join(',')}`);
   }
@@ -39,6 +45,12 @@ export class ExternalTemporal implements TemporalServer {
     await waitForTemporal(this.address, this.namespace, { timeoutMs: 30_000 });
   }
   stop(): Promise<void> {
+    notOurs(`Temporal at ${this.address}`);
+  }
+  pause(): Promise<void> {
+    notOurs(`Temporal at ${this.address}`);
+  }
+  resume(): Promise<void> {
     notOurs(`Temporal at ${this.address}`);
   }
   kill(): Promise<void> {

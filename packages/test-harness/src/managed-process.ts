@@ -102,6 +102,16 @@ export class ManagedProcess {
     await this.exited;
   }
 
+  /** Freezes the whole group (SIGSTOP): it keeps its sockets but answers nothing until {@link resume}. */
+  pause(): void {
+    this.killGroupSync('SIGSTOP');
+  }
+
+  /** Lets a paused group run again (SIGCONT). */
+  resume(): void {
+    this.killGroupSync('SIGCONT');
+  }
+
   killGroupSync(signal: NodeJS.Signals): void {
     const pid = this.child?.pid;
     if (pid === undefined || this.exitInfo) return;

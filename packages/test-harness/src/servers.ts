@@ -20,6 +20,13 @@ export interface ControllableServer {
   stop(): Promise<void>;
   /** Kills the server without warning (SIGKILL for processes), keeping its data. */
   kill(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP for processes): connections stay open but nothing is answered, like a stalled
+   * host, until {@link resume}. Only for servers the harness started as local processes.
+   */
+  pause(): Promise<void>;
+  /** Lets a paused server run again. */
+  resume(): Promise<void>;
   /** Starts a stopped server again on the same address and waits until it answers. */
   start(): Promise<void>;
   /** Stops the server for good and removes what the harness created for it. */

@@ -8,7 +8,7 @@ import { RecordHeaders } from '../kafka/record-headers';
 import { compileActivityKitOptions, type ActivityKitOptions, type CompiledActivityKitOptions } from '../options';
 import { buildActivityTaskRequest } from './activity-task-request';
 import { payloadSize, toWirePayload } from './payloads';
-import { RequestPublisher } from './request-publisher';
+import { publisherKafkaOptions, RequestPublisher } from './request-publisher';
 import { activeTraceparent } from './trace-context';
 
 /** Per-call options of {@link KafkaActivityKit.completeViaKafka}. */
@@ -47,7 +47,7 @@ export class KafkaActivityKit {
     this.options = compileActivityKitOptions(options);
     this.codec = codec;
     this.publisher = new RequestPublisher(
-      createKafkaClient(this.options.kafka),
+      createKafkaClient(publisherKafkaOptions(this.options.kafka, this.options.publishTimeoutMs)),
       codec,
       this.options.requestTopic,
       this.options.publishTimeoutMs,

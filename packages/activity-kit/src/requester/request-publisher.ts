@@ -2,12 +2,19 @@ import type { Kafka, Producer, RecordMetadata } from 'kafkajs';
 import type { WireCodec } from '../codec';
 import type { ActivityTaskRequest } from '../codec/wire-types';
 import { RequestPublishError } from '../errors';
+import type { KafkaConnectionOptions } from '../kafka/connection-options';
 import { RecordHeaders } from '../kafka/record-headers';
 
 /**
  * Publishes requests with one idempotent producer (acks=all) per process. A publish resolves only once the
  * broker acknowledged the record; it rejects with {@link RequestPublishError} on a broker error or after
  * `timeoutMs`, so the activity attempt fails retryably and Temporal runs it again.
+ *
+ * Temporal's retry of the attempt is the retry layer: kafkajs retries a send once (a leader moved) and each of
+ * its requests times out after `timeoutMs` (see {@link publisherKafkaOptions}), so a send given up by its attempt
+ * does not go on for long, nor pile up in memory while a broker is unreachable. Bytes already on the wire may
+ * still land late: the record's timestamp is when its publish began, so a request topic with
+ * `message.timestamp.before.max.ms` refuses them, and a TaskResponder skips a request a newer attempt superseded.
  */
 export class RequestPublisher {
   private readonly producer: Producer;
@@ -20,7 +27,12 @@ export class RequestPublisher {
     private readonly timeoutMs: number,
   ) {
     // idempotent: a retried send after a lost ack is not written twice.
-    this.producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      allowAutoTopicCreation: false,
+      // An idempotent producer's default is to retry for ever; once is enough to follow a moved leader.
+      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+    });
   }
 
   /** Connects once; concurrent and repeated calls share the same attempt until it fails. */
@@ -34,6 +46,7 @@ export class RequestPublisher {
 
   async publish(request: ActivityTaskRequest, key: string, headers: Record<string, string>): Promise<RecordMetadata> {
     const value = this.codec.encodeRequest(request);
+    const timestamp = String(Date.now());
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -51,6 +64,7 @@ export class RequestPublisher {
             {
               key,
               value,
+              timestamp,
               headers: {
                 [RecordHeaders.record]: 'ActivityTaskRequest',
                 [RecordHeaders.encoding]: 'avro-single-object',
@@ -73,4 +87,9 @@ export class RequestPublisher {
     this.connecting = undefined;
     await this.producer.disconnect();
   }
+}
+
+/** Connection options of the requester's client: no Kafka request may outlast the publish timeout. */
+export function publisherKafkaOptions(kafka: KafkaConnectionOptions, publishTimeoutMs: number): KafkaConnectionOptions {
+  return { ...kafka, requestTimeoutMs: Math.min(kafka.requestTimeoutMs ?? 30_000, publishTimeoutMs) };
 }

@@ -2,7 +2,8 @@ import type { PayloadConverter } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Kafka, Producer } from 'kafkajs';
 import { createWireCodec, type WireCodec } from '../codec';
-import type { ActivityRef, ActivityTaskRequest, ActivityTaskResponse, Outcome } from '../codec/wire-types';
+import type { ActivityRef, ActivityTaskRequest, ActivityTaskResponse, Outcome, Payload } from '../codec/wire-types';
+import { ReplyEncodingError, ReplyTooLargeError } from '../errors';
 import { createKafkaClient, type KafkaConnectionOptions } from '../kafka/connection-options';
 import { RecordHeaders } from '../kafka/record-headers';
 import { toWirePayload } from '../requester/payloads';
@@ -42,7 +43,13 @@ export class ReplyPublisher {
 
   constructor(options: ReplyPublisherOptions) {
     const kafka = 'producer' in options.kafka ? options.kafka : createKafkaClient(options.kafka);
-    this.producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    // Few retries inside kafkajs (an idempotent producer's default is endless): a send that cannot get through
+    // fails, and the caller decides whether to try again (TaskResponder does, with backoff, until the deadline).
+    this.producer = kafka.producer({
+      idempotent: true,
+      allowAutoTopicCreation: false,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
     this.converter = options.payloadConverter ?? defaultPayloadConverter;
     this.codec = options.codec ?? createWireCodec();
   }
@@ -60,36 +67,49 @@ export class ReplyPublisher {
     await this.producer.disconnect();
   }
 
-  /** Completes the activity with `result` (encoded with the payload converter). */
-  complete(target: ReplyTarget, result?: unknown): Promise<void> {
-    return this.send(target, {
+  /**
+   * Completes the activity with `result` (encoded with the payload converter).
+   * @throws ReplyEncodingError when the payload converter cannot encode `result`
+   * @throws ReplyTooLargeError when the broker refuses a record this large on the reply topic
+   */
+  async complete(target: ReplyTarget, result?: unknown): Promise<void> {
+    await this.send(target, {
       kind: 'completed',
-      result: result === undefined ? null : toWirePayload(result, this.converter),
+      result: result === undefined ? null : this.encode(target, 'result', result),
     });
   }
 
-  /** Fails the activity attempt; Temporal retries it unless `nonRetryable`. */
-  fail(target: ReplyTarget, failure: FailureReply): Promise<void> {
-    return this.send(target, {
+  /** Fails the activity attempt; Temporal retries it unless `nonRetryable`. Throws like {@link complete}. */
+  async fail(target: ReplyTarget, failure: FailureReply): Promise<void> {
+    await this.send(target, {
       kind: 'failed',
       message: failure.message,
       type: failure.type ?? null,
       nonRetryable: failure.nonRetryable ?? false,
-      details: (failure.details ?? []).map((d) => toWirePayload(d, this.converter)),
+      details: (failure.details ?? []).map((d) => this.encode(target, 'failure details', d)),
     });
   }
 
-  /** Records a heartbeat, keeping a heartbeat timeout from firing. */
-  heartbeat(target: ReplyTarget, ...details: unknown[]): Promise<void> {
-    return this.send(target, { kind: 'heartbeat', details: details.map((d) => toWirePayload(d, this.converter)) });
+  /** Records a heartbeat, keeping a heartbeat timeout from firing. Throws like {@link complete}. */
+  async heartbeat(target: ReplyTarget, ...details: unknown[]): Promise<void> {
+    await this.send(target, {
+      kind: 'heartbeat',
+      details: details.map((d) => this.encode(target, 'heartbeat details', d)),
+    });
   }
 
-  /** Reports that the work stopped because the activity was cancelled. */
-  reportCancellation(target: ReplyTarget, ...details: unknown[]): Promise<void> {
-    return this.send(target, { kind: 'canceled', details: details.map((d) => toWirePayload(d, this.converter)) });
+  /** Reports that the work stopped because the activity was cancelled. Throws like {@link complete}. */
+  async reportCancellation(target: ReplyTarget, ...details: unknown[]): Promise<void> {
+    await this.send(target, {
+      kind: 'canceled',
+      details: details.map((d) => this.encode(target, 'cancellation details', d)),
+    });
   }
 
-  /** Publishes a reply with any outcome and waits for the broker's acknowledgement. */
+  /**
+   * Publishes a reply with any outcome and waits for the broker's acknowledgement.
+   * @throws ReplyTooLargeError when the broker refuses a record this large on the reply topic (never retryable)
+   */
   async send(target: ReplyTarget, outcome: Outcome): Promise<void> {
     const response: ActivityTaskResponse =
       'activityRef' in target
@@ -116,17 +136,45 @@ export class ReplyPublisher {
     const key =
       target.key ??
       ('activityRef' in target ? target.activityRef.workflowId : (target.workflowId ?? target.activityId));
+    const value = this.codec.encodeResponse(response);
     await this.connect();
-    await this.producer.send({
-      topic: target.replyTo,
-      acks: -1,
-      messages: [
-        {
-          key,
-          value: this.codec.encodeResponse(response),
-          headers: { [RecordHeaders.record]: 'ActivityTaskResponse', [RecordHeaders.encoding]: 'avro-single-object' },
-        },
-      ],
-    });
+    try {
+      await this.producer.send({
+        topic: target.replyTo,
+        acks: -1,
+        messages: [
+          {
+            key,
+            value,
+            headers: { [RecordHeaders.record]: 'ActivityTaskResponse', [RecordHeaders.encoding]: 'avro-single-object' },
+          },
+        ],
+      });
+    } catch (err) {
+      if (isTooLarge(err))
+        throw new ReplyTooLargeError(target.replyTo, activityIdOf(target), outcome.kind, value.length, err);
+      throw err;
+    }
   }
+
+  private encode(target: ReplyTarget, what: string, value: unknown): Payload {
+    try {
+      return toWirePayload(value, this.converter);
+    } catch (err) {
+      throw new ReplyEncodingError(activityIdOf(target), what, err);
+    }
+  }
+}
+
+function activityIdOf(target: ReplyTarget): string {
+  return 'activityRef' in target ? target.activityRef.activityId : target.activityId;
+}
+
+/** kafkajs reports the broker's refusal as a protocol error, possibly wrapped by its retrier. */
+function isTooLarge(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }

@@ -1,5 +1,5 @@
 import type { ActivityTaskRequest, CancelReason } from '@temporal-kafka-bridge/activity-kit';
-import { OffsetTracker, type CommittableOffset } from '../consumer/offset-tracker';
+import { OffsetTracker, type CommittableOffset } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { RecordCoordinates } from '../errors';
 import type { AttemptStop } from './attempt-stop';
 import type { WatchedAttempt } from './cancel-decisions';

@@ -19,7 +19,7 @@ import {
 import type { RetrySettings } from '../config/options';
 import { retry } from '../retry/retry';
 import type { CompletionDispatcher } from '../temporal/completion-dispatcher';
-import type { FinishDisposition } from './offset-tracker';
+import type { FinishDisposition } from '@temporal-kafka-bridge/activity-kit/internal';
 
 /** What the processor reports, for metrics and readiness. */
 export interface ProcessorEvents {

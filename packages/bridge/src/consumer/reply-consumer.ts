@@ -3,7 +3,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetryAbortedError } from '../errors';
 import { KeyOrderedScheduler } from './key-ordered-scheduler';
-import { OffsetTracker } from './offset-tracker';
+import { OffsetTracker } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { RecordProcessor } from './record-processor';
 
 export interface ReplyConsumerOptions {

@@ -1,6 +1,6 @@
 import { KafkaContainer, type StartedKafkaContainer } from '@testcontainers/kafka';
 import { GenericContainer, Wait, getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
-import { ServerStartError } from '../errors';
+import { ServerStartError, UnsupportedOperationError } from '../errors';
 import { waitForKafka, waitForTemporal } from '../readiness';
 import type { KafkaServer, TemporalServer } from '../servers';
 
@@ -57,6 +57,14 @@ export class ContainerKafka implements KafkaServer {
     await this.container?.stop({ remove: false, timeout: 0 });
   }
 
+  pause(): Promise<void> {
+    throw new UnsupportedOperationError('pausing a container is not supported; run with TKB_SERVERS=local');
+  }
+
+  resume(): Promise<void> {
+    throw new UnsupportedOperationError('pausing a container is not supported; run with TKB_SERVERS=local');
+  }
+
   async dispose(): Promise<void> {
     await this.container?.stop({ remove: true });
     this.container = undefined;
@@ -102,6 +110,14 @@ export class ContainerTemporal implements TemporalServer {
 
   async kill(): Promise<void> {
     await this.container?.stop({ remove: false, timeout: 0 });
+  }
+
+  pause(): Promise<void> {
+    throw new UnsupportedOperationError('pausing a container is not supported; run with TKB_SERVERS=local');
+  }
+
+  resume(): Promise<void> {
+    throw new UnsupportedOperationError('pausing a container is not supported; run with TKB_SERVERS=local');
   }
 
   async dispose(): Promise<void> {

@@ -190,6 +190,14 @@ export class LocalKafka implements KafkaServer {
     await this.process?.kill();
   }
 
+  async pause(): Promise<void> {
+    this.process?.pause();
+  }
+
+  async resume(): Promise<void> {
+    this.process?.resume();
+  }
+
   async dispose(): Promise<void> {
     await this.process?.stop(10_000);
     fs.rmSync(path.join(this.options.workDir, 'data'), { recursive: true, force: true });

@@ -118,6 +118,14 @@ export class LocalTemporal implements TemporalServer {
     await this.process?.kill();
   }
 
+  async pause(): Promise<void> {
+    this.process?.pause();
+  }
+
+  async resume(): Promise<void> {
+    this.process?.resume();
+  }
+
   async dispose(): Promise<void> {
     await this.process?.stop(10_000);
     for (const suffix of ['', '-shm', '-wal']) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OffsetTracker } from '../../src/consumer/offset-tracker';
+import { OffsetTracker } from '../../src/kafka/offset-tracker';
 
 const T = 'replies';
 
