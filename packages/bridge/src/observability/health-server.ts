@@ -27,7 +27,7 @@ export interface RunningHealthServer {
  * Starts the HTTP server of the operators' endpoints:
  * - `GET /healthz`: 200 `{"status":"live"}` while the process is live, else 503 with the reason;
  * - `GET /readyz`: 200 when live and every component is ready, else 503 with a JSON body naming each component
- *   that is not and why (`reasons: ["temporal: retrying after UNAVAILABLE"]`);
+ *   that is not and why (`reasons: ["temporal: retrying: Temporal complete failed transiently with UNAVAILABLE: …"]`);
  * - `GET /metrics`: the registry in the Prometheus text format.
  *
  * @throws the listen error (e.g. EADDRINUSE)
