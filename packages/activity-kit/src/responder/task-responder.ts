@@ -9,6 +9,18 @@ import { fromWirePayload } from '../requester/payloads';
 import { LatestAttempts } from './latest-attempts';
 import { ReplyPublisher, type FailureReply } from './reply-publisher';
 
+/** What a paused or reset attempt replies: a retryable failure Temporal takes, never a refused cancellation. */
+const STOPPED_ATTEMPT_FAILURES = {
+  PAUSED: {
+    type: 'ActivityPaused',
+    message: 'the activity was paused while this attempt ran; Temporal starts a new attempt when it is unpaused',
+  },
+  RESET: {
+    type: 'ActivityReset',
+    message: 'the activity was reset while this attempt ran; Temporal starts a fresh attempt',
+  },
+} as const;
+
 /** One request handed to a {@link TaskHandler}. */
 export interface IncomingTask {
   readonly request: ActivityTaskRequest;
@@ -25,7 +37,9 @@ export interface IncomingTask {
 /**
  * Does the work of one request. Resolve with the result → Completed. Throw → Failed (an error's `type`,
  * `nonRetryable` and `details` are used when present, e.g. Temporal's ApplicationFailure; else `type` is the
- * error's name). Throw after `signal` aborted → Canceled.
+ * error's name). Throw after `signal` aborted → by the notice's reason: CANCEL_REQUESTED (or UNKNOWN) → Canceled;
+ * PAUSED → a retryable Failed of type `ActivityPaused`; RESET → a retryable Failed of type `ActivityReset` (Temporal
+ * refuses a cancellation nobody requested; a failure ends the attempt so that the next one can start).
  */
 export type TaskHandler = (task: IncomingTask) => Promise<unknown>;
 
@@ -340,7 +354,7 @@ export class TaskResponder {
       reply = () => this.replies.complete(target, result);
     } catch (err) {
       reply = controller.signal.aborted
-        ? () => this.replies.reportCancellation(target)
+        ? this.stoppedReply(target, controller.signal.reason)
         : () => this.replies.fail(target, failureOf(err));
     } finally {
       this.running.delete(tokenKey);
@@ -356,6 +370,20 @@ export class TaskResponder {
         this.replies.fail(target, { type: err.name, message: err.message, nonRetryable: true }),
       );
     }
+  }
+
+  /**
+   * The reply of a task its cancel notice stopped, by the notice's reason. Temporal accepts a cancellation only when
+   * one was requested; a paused or reset attempt ends with a retryable failure instead, which Temporal does not
+   * retry while the activity is paused, and replaces with a fresh attempt (a new request) on unpause or reset.
+   */
+  private stoppedReply(target: Parameters<ReplyPublisher['fail']>[0], reason: unknown): () => Promise<void> {
+    const notice = reason instanceof TaskCancelledError ? reason.reason : 'UNKNOWN';
+    if (notice === 'PAUSED' || notice === 'RESET') {
+      const failure = STOPPED_ATTEMPT_FAILURES[notice];
+      return () => this.replies.fail(target, { ...failure, nonRetryable: false });
+    }
+    return () => this.replies.reportCancellation(target);
   }
 
   /**

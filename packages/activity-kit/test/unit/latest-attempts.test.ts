@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ActivityTaskRequest } from '../../src';
 import { LatestAttempts } from '../../src/responder/latest-attempts';
 
+/** Attempt `attempt`, scheduled `attempt` seconds after the activity (unless `ids` says otherwise). */
 function request(attempt: number, ids: Partial<ActivityTaskRequest> = {}): ActivityTaskRequest {
   return {
     namespace: 'default',
@@ -9,6 +10,7 @@ function request(attempt: number, ids: Partial<ActivityTaskRequest> = {}): Activ
     runId: 'run',
     activityId: '1',
     attempt,
+    currentAttemptScheduledTime: new Date(attempt * 1000),
     ...ids,
   } as ActivityTaskRequest;
 }
@@ -46,5 +48,16 @@ describe('LatestAttempts', () => {
     latest.note(request(2, { workflowId: 'c' }));
     expect(latest.superseded(request(1, { workflowId: 'a' }))).toBe(false);
     expect(latest.superseded(request(1, { workflowId: 'c' }))).toBe(true);
+  });
+
+  it('takes the fresh attempt 1 after a reset as newer than the attempt it replaced', () => {
+    const latest = new LatestAttempts();
+    const third = request(3);
+    latest.note(third);
+    const afterReset = request(1, { currentAttemptScheduledTime: new Date(10_000) });
+    expect(latest.superseded(afterReset)).toBe(false);
+    latest.note(afterReset);
+    expect(latest.superseded(third)).toBe(true);
+    expect(latest.superseded(afterReset)).toBe(false);
   });
 });
