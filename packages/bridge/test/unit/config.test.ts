@@ -58,7 +58,7 @@ describe('compileBridgeOptions', () => {
       processing: { maxInFlight: 256, maxPayloadBytes: 2_097_152, maxRecordBytes: 4_194_304, staleReplies: 'drop' },
       retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
       shutdown: { drainTimeoutMs: 30_000 },
-      cancellation: { pollIntervalMs: 15_000 },
+      cancellation: { pollIntervalMs: 15_000, maxTrackedRequests: 50_000, describesPerSecond: 50 },
       http: { host: '0.0.0.0', port: 9464 },
       grpcHealth: { host: '0.0.0.0' },
       log: { level: 'info' },
