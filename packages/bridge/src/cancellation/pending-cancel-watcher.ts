@@ -194,6 +194,9 @@ export class PendingCancelWatcher implements AttemptStopSink {
       if (this.watched.size >= this.options.maxTrackedRequests) {
         this.setLag(topic, partition, highWatermark, Number(message.offset));
         if (!(await this.waitForRoom(heartbeat, keepGoing))) return;
+      } else if (this.pausedSince !== undefined) {
+        // A wait left by a rebalance (heartbeat threw) while the rejoin made room.
+        this.leaveCap();
       }
       this.onMessage(topic, partition, message);
       resolveOffset(message.offset);

@@ -294,4 +294,76 @@ describe('the cancel watcher keeps bounded memory and a bounded describe rate', 
       });
     }
   });
+
+  it('stops reading at cancellation.maxTrackedRequests, says so, and reads on once tracked requests finish', async () => {
+    const brokers = servers.kafkaBrokers;
+    const [requests, responses, dlq] = await Promise.all([
+      createTopic(brokers, { prefix: 'requests' }),
+      createTopic(brokers, { prefix: 'responses' }),
+      createTopic(brokers, { prefix: 'dlq' }),
+    ]);
+    // The 20 open activities of one workflow (not the cancelled one), on a one-partition topic.
+    const workflow = open[0]!.handle;
+    const itsRequests = open.filter((o) => o.handle === workflow);
+    const producer = testKafka(brokers).producer();
+    await producer.connect();
+    await producer.send({ topic: requests, acks: -1, messages: itsRequests.map(({ key, value }) => ({ key, value })) });
+    await producer.disconnect();
+
+    const capped = new Bridge(
+      compileBridgeOptions({
+        kafka: {
+          brokers,
+          groupId: uniqueName('watch-cap-group'),
+          responseTopics: [responses],
+          requestTopic: requests,
+          deadLetterTopic: dlq,
+          sessionTimeoutMs: 10_000,
+        },
+        temporal: { address: servers.temporalAddress, namespace: servers.temporalNamespace },
+        cancellation: { pollIntervalMs: 50, maxTrackedRequests: 10 },
+        http: { host: '127.0.0.1', port: 0 },
+        log: { level: 'silent' },
+      }),
+    );
+    try {
+      await capped.start();
+      const paused = await waitUntil(
+        'the watcher to pause at its cap',
+        async () => {
+          const metrics = await metricsOf(capped);
+          const detail = capped.health.snapshot().components['cancelWatch'];
+          return metricValue(metrics, 'tkb_cancel_watch_paused') === 1 && /^at its cap/.test(detail?.detail ?? '')
+            ? { metrics, detail }
+            : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      expect(metricValue(paused.metrics, 'tkb_cancel_watch_tracked')).toBe(10);
+      expect(metricValue(paused.metrics, 'tkb_cancel_watch_max_tracked')).toBe(10);
+      expect(metricValue(paused.metrics, `tkb_cancel_watch_lag{topic="${requests}",partition="0"}`)).toBe(10);
+      // Still ready: the replies flow; the detail says what the watcher does.
+      expect(paused.detail).toMatchObject({ ready: true });
+      expect(paused.detail?.detail).toMatch(
+        /^at its cap of 10 tracked requests since .+: reading paused, lag 10 records$/,
+      );
+
+      // The workflow ends: its tracked requests finish, the watcher reads the rest, which finish too.
+      await workflow.terminate('done waiting');
+      await waitUntil(
+        'the watcher to read on and finish every request',
+        async () => {
+          const metrics = await metricsOf(capped);
+          return (
+            metricValue(metrics, 'tkb_cancel_watch_paused') === 0 &&
+            metricValue(metrics, 'tkb_cancel_watch_tracked') === 0 &&
+            metricValue(metrics, `tkb_cancel_watch_lag{topic="${requests}",partition="0"}`) === 0
+          );
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+    } finally {
+      await capped.stop();
+    }
+  });
 });
