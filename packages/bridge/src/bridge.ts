@@ -13,7 +13,7 @@ import { RecordProcessor, type ProcessorEvents } from './consumer/record-process
 import { ReplyConsumer } from './consumer/reply-consumer';
 import { DeadLetterPublisher } from './dead-letter/dead-letter-publisher';
 import { StartInterruptedError, TransientTemporalError } from './errors';
-import { HealthState } from './observability/health-state';
+import { DEFAULT_HEALTH_COMPONENTS, HealthState } from './observability/health-state';
 import { startGrpcHealthServer, type RunningGrpcHealthServer } from './observability/grpc-health-server';
 import { startHealthServer, type RunningHealthServer } from './observability/health-server';
 import { createLogger, kafkajsLogCreator, type BridgeLogger } from './observability/logger';
@@ -39,7 +39,8 @@ export interface BridgeDependencies {
  * leaves the consumer group and closes everything.
  */
 export class Bridge {
-  readonly health = new HealthState();
+  /** Readiness of `kafka`, `temporal` and, when it runs, `cancelWatch` (never unready but at start: a detail). */
+  readonly health: HealthState;
   readonly metrics: BridgeMetrics;
   readonly log: BridgeLogger;
   private connection: Connection | undefined;
@@ -58,7 +59,14 @@ export class Bridge {
     private readonly deps: BridgeDependencies = {},
   ) {
     this.metrics = createBridgeMetrics();
+    this.health = new HealthState(
+      this.watcherEnabled() ? [...DEFAULT_HEALTH_COMPONENTS, 'cancelWatch'] : DEFAULT_HEALTH_COMPONENTS,
+    );
     this.log = deps.logger ?? createLogger({ level: options.log.level });
+  }
+
+  private watcherEnabled(): boolean {
+    return this.options.kafka.requestTopic !== undefined && this.options.cancellation.pollIntervalMs > 0;
   }
 
   /** The port the HTTP health/metrics server listens on, once started. */
@@ -160,11 +168,15 @@ export class Bridge {
       }),
     });
     // The watcher owns cancel notices whenever it runs; without it, stops learned from heartbeats go out directly.
-    const cancelMetrics = cancelWatchMetrics(this.metrics.registry);
+    const { cancellation } = this.options;
+    const cancelMetrics = cancelWatchMetrics(this.metrics.registry, {
+      maxTrackedRequests: cancellation.maxTrackedRequests,
+      temporalCalls: this.metrics.temporalCallDuration,
+    });
     const notices = kafkaOptions.requestTopic
       ? new CancelNoticePublisher(this.producer, codec, kafkaOptions.requestTopic)
       : undefined;
-    if (notices && this.options.cancellation.pollIntervalMs > 0) {
+    if (notices && this.watcherEnabled()) {
       this.cancelWatcher = new PendingCancelWatcher(
         kafka,
         codec,
@@ -176,10 +188,16 @@ export class Bridge {
           requestTopic: notices.topic,
           fromBeginning: kafkaOptions.fromBeginning,
           sessionTimeoutMs: kafkaOptions.sessionTimeoutMs,
-          pollIntervalMs: this.options.cancellation.pollIntervalMs,
+          pollIntervalMs: cancellation.pollIntervalMs,
           allowedNamespaces: temporal.allowedNamespaces,
+          maxTrackedRequests: cancellation.maxTrackedRequests,
+          describesPerSecond: cancellation.describesPerSecond,
         },
-        cancelMetrics,
+        {
+          ...cancelMetrics,
+          status: (ready, detail) =>
+            ready ? this.health.setReady('cancelWatch', detail) : this.health.setNotReady('cancelWatch', detail),
+        },
       );
     }
     const stops =

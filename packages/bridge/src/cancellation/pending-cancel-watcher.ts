@@ -1,11 +1,12 @@
 import type { CancelReason, WireCodec } from '@temporal-kafka-bridge/activity-kit';
 import type { Connection } from '@temporalio/client';
-import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { grpcStatusCode, taskTokenDigest, type RecordCoordinates } from '../errors';
 import { decideCancelNotices, describedWorkflowOf, type DescribedWorkflow } from './cancel-decisions';
 import type { AttemptStop, AttemptStopSink } from './attempt-stop';
 import type { CancelNoticePublisher } from './cancel-notice-publisher';
+import { RateLimiter } from './rate-limiter';
 import {
   WatchedRequests,
   type RequestTopicRecord,
@@ -31,6 +32,15 @@ export interface PendingCancelWatcherOptions {
   describeConcurrency?: number;
   /** Deadline of one DescribeWorkflowExecution call. @default 10000 */
   describeTimeoutMs?: number;
+  /**
+   * Requests watched at most. At the cap the watcher stops reading the request topic (it lags, and commits stay at
+   * the oldest open request) until polls find some finished; nothing is skipped.
+   */
+  maxTrackedRequests: number;
+  /** DescribeWorkflowExecution calls per second at most (one per workflow run per poll). */
+  describesPerSecond: number;
+  /** How often the "at the cap" warning is repeated while the watcher stays there. @default 60000 */
+  capWarningIntervalMs?: number;
 }
 
 /** What the watcher reports, for metrics. */
@@ -40,6 +50,14 @@ export interface PendingCancelWatcherEvents {
   noticePublished?(reason: CancelReason): void;
   /** A describe call failed for a reason other than "not found"; the workflow is described again next poll. */
   describeFailed?(): void;
+  /** A DescribeWorkflowExecution call ended after `seconds`; "not found" is an answer (`ok`). */
+  describeCalled?(seconds: number, ok: boolean): void;
+  /** Records of a partition not read yet (high watermark minus the next offset); `undefined` once it is revoked. */
+  lag?(topic: string, partition: number, lag: number | undefined): void;
+  /** Whether reading is paused because {@link PendingCancelWatcherOptions.maxTrackedRequests} are watched. */
+  atCap?(paused: boolean): void;
+  /** The watcher's state for readiness: ready once it runs; `detail` says what it tracks and how far behind it is. */
+  status?(ready: boolean, detail: string): void;
 }
 
 /** Where a stop was learned, for logs. */
@@ -68,6 +86,15 @@ export class PendingCancelWatcher implements AttemptStopSink {
   private readonly watched = new WatchedRequests();
   private readonly abort = new AbortController();
   private readonly allowed: ReadonlySet<string>;
+  private readonly describes: RateLimiter;
+  /** Lag per partition (`topic\0partition`), for the readiness detail. */
+  private readonly lags = new Map<string, number>();
+  /** Woken when polls stop watching requests: a batch waiting for room below the cap goes on. */
+  private readonly roomWaiters = new Set<() => void>();
+  private pausedSince: number | undefined;
+  private capWarnedAt = 0;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private statusAt = 0;
   private loop: Promise<void> | undefined;
   private committing: Promise<void> = Promise.resolve();
   private noticesPublished = 0;
@@ -82,6 +109,7 @@ export class PendingCancelWatcher implements AttemptStopSink {
     private readonly events: PendingCancelWatcherEvents = {},
   ) {
     this.allowed = new Set(options.allowedNamespaces);
+    this.describes = new RateLimiter({ perSecond: options.describesPerSecond });
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
@@ -92,16 +120,26 @@ export class PendingCancelWatcher implements AttemptStopSink {
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       // Partitions given to another member are read again by it, from the committed offset.
       this.watched.keepOnly(payload.memberAssignment);
+      for (const partitionKey of [...this.lags.keys()]) {
+        const [topic = '', partition = ''] = partitionKey.split('\u0000');
+        if (payload.memberAssignment[topic]?.includes(Number(partition)) !== true) {
+          this.lags.delete(partitionKey);
+          this.events.lag?.(topic, Number(partition), undefined);
+        }
+      }
+      this.wakeRoomWaiters();
       this.log.info(
         { groupId: options.groupId, memberAssignment: payload.memberAssignment },
         'cancel watch joined its consumer group',
       );
-      this.events.tracked?.(this.watched.size);
+      this.reportTracked();
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (payload.restart)
         this.log.warn({ err: payload.error, restart: true }, 'cancel-watch consumer crashed; kafkajs restarts it');
       else this.log.error({ err: payload.error, restart: false }, 'cancel-watch consumer crashed');
+      if (!payload.restart)
+        this.events.status?.(false, `consumer crashed and will not restart: ${payload.error.message}`);
     });
   }
 
@@ -114,14 +152,21 @@ export class PendingCancelWatcher implements AttemptStopSink {
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.requestTopic, fromBeginning: this.options.fromBeginning });
-    await this.consumer.run({ autoCommit: false, eachMessage: async (payload) => this.onMessage(payload) });
+    await this.consumer.run({
+      autoCommit: false,
+      // Offsets are resolved record by record: a batch stopped at the cap is fetched again from where it stopped.
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload) => this.onBatch(payload),
+    });
     this.loop = this.pollLoop();
+    this.reportStatus(true);
   }
 
   /** Stops polling (aborting describe calls in flight), commits what it may, and leaves the group. Idempotent. */
   async stop(): Promise<void> {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
+    clearTimeout(this.statusTimer);
     await this.loop;
     // Before consumer.stop(): kafkajs drops its group membership there, and a later commit would be lost.
     await this.commit();
@@ -143,12 +188,139 @@ export class PendingCancelWatcher implements AttemptStopSink {
     void this.publish(request, request.requestedStop, 'heartbeat');
   }
 
-  private onMessage({ topic, partition, message }: EachMessagePayload): void {
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition, highWatermark } = batch;
+    const keepGoing = (): boolean => !this.abort.signal.aborted && isRunning() && !isStale();
+    for (const message of batch.messages) {
+      if (!keepGoing()) return;
+      if (this.watched.size >= this.options.maxTrackedRequests) {
+        this.setLag(topic, partition, highWatermark, Number(message.offset));
+        if (!(await this.waitForRoom(heartbeat, keepGoing))) return;
+      } else if (this.pausedSince !== undefined) {
+        // A wait left by a rebalance (heartbeat threw) while the rejoin made room.
+        this.leaveCap();
+      }
+      this.onMessage(topic, partition, message);
+      resolveOffset(message.offset);
+    }
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) this.setLag(topic, partition, highWatermark, Number(last.offset) + 1);
+    this.reportTracked();
+  }
+
+  private onMessage(topic: string, partition: number, message: KafkaMessage): void {
     const coordinates: RecordCoordinates = { topic, partition, offset: message.offset };
     const request = this.watched.read(coordinates, this.classify(coordinates, message.value, message.key));
-    if (!request) return;
+    if (request?.requestedStop !== undefined) void this.publish(request, request.requestedStop, 'heartbeat');
+  }
+
+  /**
+   * Waits, heartbeating, until polls stop watching some requests. Returns false when the batch must be left (stop,
+   * revoked partition); a rebalance makes `heartbeat` throw, which kafkajs handles by rejoining.
+   */
+  private async waitForRoom(heartbeat: () => Promise<void>, keepGoing: () => boolean): Promise<boolean> {
+    this.enterCap();
+    const heartbeatMs = Math.max(500, Math.floor(this.options.sessionTimeoutMs / 10));
+    while (this.watched.size >= this.options.maxTrackedRequests) {
+      if (!keepGoing()) return false;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.roomWaiters.delete(done);
+          this.abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, heartbeatMs);
+        this.roomWaiters.add(done);
+        this.abort.signal.addEventListener('abort', done, { once: true });
+      });
+      if (!keepGoing()) return false;
+      await heartbeat();
+      this.warnAtCap();
+    }
+    this.leaveCap();
+    return true;
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.watched.size >= this.options.maxTrackedRequests) return;
+    for (const wake of [...this.roomWaiters]) wake();
+  }
+
+  private enterCap(): void {
+    if (this.pausedSince !== undefined) return;
+    this.pausedSince = Date.now();
+    this.events.atCap?.(true);
+    this.warnAtCap();
+    this.reportStatus(true);
+  }
+
+  private leaveCap(): void {
+    if (this.pausedSince === undefined) return;
+    this.log.info(
+      { pausedMs: Date.now() - this.pausedSince, tracked: this.watched.size },
+      'cancel watch: below cancellation.maxTrackedRequests again; reading the request topic',
+    );
+    this.pausedSince = undefined;
+    this.events.atCap?.(false);
+    this.reportStatus(true);
+  }
+
+  /** The at-cap warning, at most once per `capWarningIntervalMs`. */
+  private warnAtCap(): void {
+    const now = Date.now();
+    if (now - this.capWarnedAt < (this.options.capWarningIntervalMs ?? 60_000)) return;
+    this.capWarnedAt = now;
+    this.log.warn(
+      {
+        tracked: this.watched.size,
+        maxTrackedRequests: this.options.maxTrackedRequests,
+        pausedMs: now - (this.pausedSince ?? now),
+        lag: this.totalLag(),
+      },
+      'cancel watch: cancellation.maxTrackedRequests requests are waiting on replies; reading of the request topic ' +
+        'is paused until some finish, so newer requests are not watched yet (their cancel requests and pauses are ' +
+        'noticed late; heartbeat answers still are at once). Raise cancellation.maxTrackedRequests if this lasts',
+    );
+  }
+
+  private setLag(topic: string, partition: number, highWatermark: string, nextOffset: number): void {
+    const lag = Math.max(0, Number(highWatermark) - nextOffset);
+    this.lags.set(`${topic}\u0000${partition}`, lag);
+    this.events.lag?.(topic, partition, lag);
+  }
+
+  private totalLag(): number {
+    let total = 0;
+    for (const lag of this.lags.values()) total += lag;
+    return total;
+  }
+
+  private reportTracked(): void {
     this.events.tracked?.(this.watched.size);
-    if (request.requestedStop !== undefined) void this.publish(request, request.requestedStop, 'heartbeat');
+    this.reportStatus(false);
+  }
+
+  /** Updates the readiness detail; unless `now`, at most once a second (with a last update after a quiet spell). */
+  private reportStatus(now: boolean): void {
+    if (!this.events.status || this.abort.signal.aborted) return;
+    const wait = this.statusAt + 1000 - Date.now();
+    if (!now && wait > 0) {
+      this.statusTimer ??= setTimeout(() => {
+        this.statusTimer = undefined;
+        this.reportStatus(true);
+      }, wait);
+      return;
+    }
+    clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+    this.statusAt = Date.now();
+    const { maxTrackedRequests } = this.options;
+    const state =
+      this.pausedSince === undefined
+        ? `tracking ${this.watched.size} requests (at most ${maxTrackedRequests})`
+        : `at its cap of ${maxTrackedRequests} tracked requests since ${new Date(this.pausedSince).toISOString()}: reading paused`;
+    this.events.status(true, `${state}, lag ${this.totalLag()} records`);
   }
 
   private classify(coordinates: RecordCoordinates, value: Buffer | null, key: Buffer | null): RequestTopicRecord {
@@ -192,6 +364,7 @@ export class PendingCancelWatcher implements AttemptStopSink {
       if (this.abort.signal.aborted) return;
       let described: DescribedWorkflow;
       try {
+        await this.describes.take(this.abort.signal);
         described = await this.describe(workflow);
       } catch (err) {
         if (this.abort.signal.aborted) return;
@@ -201,6 +374,7 @@ export class PendingCancelWatcher implements AttemptStopSink {
       }
       const { notify, untrack } = decideCancelNotices(workflow.requests, described);
       for (const request of untrack) this.watched.untrack(request);
+      if (untrack.length > 0) this.wakeRoomWaiters();
       for (const { attempt, reason } of notify) await this.publish(attempt, reason, 'describe');
     });
     if (failures.length > 0) {
@@ -209,7 +383,8 @@ export class PendingCancelWatcher implements AttemptStopSink {
         'cancel watch: could not describe some workflows; trying again at the next poll',
       );
     }
-    this.events.tracked?.(this.watched.size);
+    this.wakeRoomWaiters();
+    this.reportTracked();
     await this.commit();
   }
 
@@ -220,6 +395,8 @@ export class PendingCancelWatcher implements AttemptStopSink {
     const cancel = (): void => call.abort();
     this.abort.signal.addEventListener('abort', cancel, { once: true });
     const deadline = Date.now() + (this.options.describeTimeoutMs ?? 10_000);
+    const startedAt = performance.now();
+    let ok = false;
     try {
       const response = await this.connection.withDeadline(deadline, () =>
         this.connection.withAbortSignal(call.signal, () =>
@@ -229,12 +406,17 @@ export class PendingCancelWatcher implements AttemptStopSink {
           }),
         ),
       );
+      ok = true;
       return describedWorkflowOf(response);
     } catch (err) {
-      if (grpcStatusCode(err) === GRPC_NOT_FOUND) return { kind: 'not-found' };
+      if (grpcStatusCode(err) === GRPC_NOT_FOUND) {
+        ok = true;
+        return { kind: 'not-found' };
+      }
       throw err;
     } finally {
       this.abort.signal.removeEventListener('abort', cancel);
+      this.events.describeCalled?.((performance.now() - startedAt) / 1000, ok);
     }
   }
 
@@ -243,6 +425,7 @@ export class PendingCancelWatcher implements AttemptStopSink {
     // Claimed before the first await: the heartbeat path and a poll may race for the same attempt.
     if (request.notified) return;
     request.notified = true;
+    const taskToken = Buffer.from(request.taskTokenBase64, 'base64');
     const context = {
       namespace: request.namespace,
       workflowId: request.workflowId,
@@ -251,13 +434,13 @@ export class PendingCancelWatcher implements AttemptStopSink {
       requestId: request.requestId,
       reason,
       learnedFrom: source,
-      token: taskTokenDigest(request.taskToken),
+      token: taskTokenDigest(taskToken),
     };
     try {
       await this.notices.publish(
         {
           requestId: request.requestId,
-          taskToken: request.taskToken,
+          taskToken,
           namespace: request.namespace,
           workflowId: request.workflowId,
           runId: request.runId,

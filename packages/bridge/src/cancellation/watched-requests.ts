@@ -1,5 +1,4 @@
 import type { ActivityTaskRequest, CancelReason } from '@temporal-kafka-bridge/activity-kit';
-import { OffsetTracker, type CommittableOffset } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { RecordCoordinates } from '../errors';
 import type { AttemptStop } from './attempt-stop';
 import type { WatchedAttempt } from './cancel-decisions';
@@ -11,14 +10,18 @@ import type { WatchedAttempt } from './cancel-decisions';
  */
 const MAX_EXPECTED_STOPS = 10_000;
 
-/** An open request of the request topic: an activity attempt waiting on a reply. */
+/**
+ * An open request of the request topic: an activity attempt waiting on a reply. Holds the request's small fields
+ * only, each its own copy: never a view into a fetched record (which would keep the whole fetch response alive).
+ */
 export interface WatchedRequest extends WatchedAttempt {
   readonly namespace: string;
   readonly workflowId: string;
   readonly runId: string | null;
   readonly activityId: string;
   readonly attempt: number;
-  readonly taskToken: Buffer;
+  /** The attempt's task token, base64: also its identity among the watched requests. */
+  readonly taskTokenBase64: string;
   readonly requestId: string;
   /** The request record's key; the notice is published with it, so it lands on the request's partition. */
   readonly key: Buffer | null;
@@ -42,22 +45,41 @@ export type RequestTopicRecord =
   | { readonly kind: 'notice'; readonly taskToken: Buffer }
   | { readonly kind: 'other' };
 
+/** An offset to commit: the next offset to read, as kafkajs `commitOffsets` expects it. */
+export interface CommittableOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** Decimal string. */
+  readonly offset: string;
+}
+
 interface Entry {
   readonly request: WatchedRequest;
   /** Every record that carried this attempt's request (a republished request adds one). */
-  readonly records: RecordCoordinates[];
+  readonly records: Array<{ readonly partition: PartitionState; readonly offset: number }>;
+}
+
+/** What one partition needs for its commits: the offsets of the requests still open, and how far it was read. */
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offsets of the records of watched requests, ascending (read order): the first is the oldest still open. */
+  readonly open: Set<number>;
+  /** Highest offset read. */
+  lastRead: number;
+  /** The offset last committed (the next to read), if any. */
+  committed: number | undefined;
 }
 
 /**
- * The open requests read from the request topic, and which of their offsets may be committed: only up to the
- * oldest request still watched, so that a restarted watcher reads again every request that may still be waiting.
- * Records that are not requests to watch are finished as soon as they are read.
+ * The open requests read from the request topic, and which offsets may be committed: only up to the oldest request
+ * still watched, so that a restarted watcher reads again every request that may still be waiting. Memory is per open
+ * request, whatever was read since the oldest one: a partition keeps the offsets of its open requests and the last
+ * offset read, nothing per finished record.
  */
 export class WatchedRequests {
-  private readonly tracker = new OffsetTracker();
   private readonly byToken = new Map<string, Entry>();
-  /** Highest offset read per partition, to ignore records Kafka delivers again after a rebalance. */
-  private readonly lastRead = new Map<string, number>();
+  private readonly partitions = new Map<string, PartitionState>();
   /** Stops learned for attempts whose request was not read yet, by {@link stopKey}. */
   private readonly expectedStops = new Map<string, CancelReason>();
 
@@ -69,23 +91,21 @@ export class WatchedRequests {
   /**
    * Takes in the record at `coordinates`. A request is watched until {@link untrack}; a cancel notice marks its
    * attempt as notified (the service already knows); anything else is finished at once. Records read before
-   * on the partition are ignored.
+   * on the partition are ignored. What is kept of a request is copied out of the record.
    * @returns the watched request, when the record started (or joined) watching one
    */
   read(coordinates: RecordCoordinates, record: RequestTopicRecord): WatchedRequest | undefined {
-    const { topic, partition, offset } = coordinates;
-    const partitionKey = `${topic}\u0000${partition}`;
-    const offsetNumber = Number(offset);
-    const last = this.lastRead.get(partitionKey);
-    if (last !== undefined && offsetNumber <= last) return undefined;
-    this.lastRead.set(partitionKey, offsetNumber);
-    this.tracker.start(topic, partition, offset);
+    const offset = Number(coordinates.offset);
+    const partition = this.partitionOf(coordinates.topic, coordinates.partition);
+    if (offset <= partition.lastRead) return undefined;
+    partition.lastRead = offset;
 
     if (record.kind === 'request') {
       const tokenKey = record.request.taskToken.toString('base64');
       const existing = this.byToken.get(tokenKey);
       if (existing) {
-        existing.records.push(coordinates);
+        existing.records.push({ partition, offset });
+        partition.open.add(offset);
         return existing.request;
       }
       const { request, key } = record;
@@ -95,21 +115,21 @@ export class WatchedRequests {
         runId: request.runId,
         activityId: request.activityId,
         attempt: request.attempt,
-        taskToken: request.taskToken,
+        taskTokenBase64: tokenKey,
         requestId: request.requestId,
-        key,
+        key: key === null ? null : ownCopy(key),
         notified: false,
         requestedStop: undefined,
       };
       watched.requestedStop = this.takeExpectedStop(watched);
-      this.byToken.set(tokenKey, { request: watched, records: [coordinates] });
+      this.byToken.set(tokenKey, { request: watched, records: [{ partition, offset }] });
+      partition.open.add(offset);
       return watched;
     }
     if (record.kind === 'notice') {
       const entry = this.byToken.get(record.taskToken.toString('base64'));
       if (entry) entry.request.notified = true;
     }
-    this.tracker.finish(topic, partition, offset, 'dropped');
     return undefined;
   }
 
@@ -147,7 +167,7 @@ export class WatchedRequests {
 
   private takeExpectedStop(request: WatchedRequest): CancelReason | undefined {
     if (this.expectedStops.size === 0) return undefined;
-    for (const key of [tokenStopKey(request.taskToken), activityStopKey(request)]) {
+    for (const key of [tokenStopKey(request.taskTokenBase64), activityStopKey(request)]) {
       const reason = this.expectedStops.get(key);
       if (reason !== undefined) {
         this.expectedStops.delete(key);
@@ -159,12 +179,10 @@ export class WatchedRequests {
 
   /** Stops watching `request` and lets its records' offsets be committed. */
   untrack(request: WatchedRequest): void {
-    const tokenKey = request.taskToken.toString('base64');
-    const entry = this.byToken.get(tokenKey);
+    const entry = this.byToken.get(request.taskTokenBase64);
     if (entry?.request !== request) return;
-    this.byToken.delete(tokenKey);
-    for (const { topic, partition, offset } of entry.records)
-      this.tracker.finish(topic, partition, offset, 'processed');
+    this.byToken.delete(request.taskTokenBase64);
+    for (const { partition, offset } of entry.records) partition.open.delete(offset);
   }
 
   /** The watched requests grouped by workflow run, in the order they were first read. */
@@ -190,38 +208,72 @@ export class WatchedRequests {
    * them to another member; it reads them again from the committed offset.
    */
   keepOnly(assignment: Readonly<Record<string, readonly number[]>>): void {
-    const assigned = (topic: string, partition: number): boolean => assignment[topic]?.includes(partition) ?? false;
+    const assigned = (p: PartitionState): boolean => assignment[p.topic]?.includes(p.partition) ?? false;
     for (const [tokenKey, entry] of this.byToken) {
-      const kept = entry.records.filter((r) => assigned(r.topic, r.partition));
+      const kept = entry.records.filter((r) => assigned(r.partition));
       if (kept.length === 0) this.byToken.delete(tokenKey);
       else entry.records.splice(0, entry.records.length, ...kept);
     }
-    for (const partitionKey of [...this.lastRead.keys()]) {
-      const [topic = '', partition = ''] = partitionKey.split('\u0000');
-      if (!assigned(topic, Number(partition))) {
-        this.lastRead.delete(partitionKey);
-        this.tracker.forget(topic, Number(partition));
-      }
+    for (const [partitionKey, state] of this.partitions) {
+      if (!assigned(state)) this.partitions.delete(partitionKey);
     }
   }
 
-  /** Offsets that may be committed now: below the oldest request still watched on each partition. */
+  /**
+   * Offsets that may be committed now and were not yet: per partition, the oldest request still watched, else the
+   * offset after the last one read.
+   */
   committable(): CommittableOffset[] {
-    return this.tracker.allCommittable();
+    const offsets: CommittableOffset[] = [];
+    for (const state of this.partitions.values()) {
+      const next = this.nextToCommit(state);
+      if (next !== state.committed)
+        offsets.push({ topic: state.topic, partition: state.partition, offset: String(next) });
+    }
+    return offsets;
   }
 
   markCommitted(offsets: readonly CommittableOffset[]): void {
-    for (const { topic, partition, offset } of offsets) this.tracker.markCommitted(topic, partition, offset);
+    for (const { topic, partition, offset } of offsets) {
+      const state = this.partitions.get(partitionKeyOf(topic, partition));
+      if (state) state.committed = Number(offset);
+    }
   }
+
+  private nextToCommit(state: PartitionState): number {
+    for (const oldest of state.open) return oldest;
+    return state.lastRead + 1;
+  }
+
+  private partitionOf(topic: string, partition: number): PartitionState {
+    const key = partitionKeyOf(topic, partition);
+    let state = this.partitions.get(key);
+    if (!state) {
+      state = { topic, partition, open: new Set(), lastRead: -1, committed: undefined };
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+}
+
+function partitionKeyOf(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** A copy with a memory of its own: small Buffers otherwise share (and keep alive) an 8 KiB pool slab. */
+function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }
 
 /** Where an expected stop is filed: by the attempt's token, or by activity for a stop learned by `activityRef`. */
 function stopKey(stop: Pick<AttemptStop, 'taskToken' | 'namespace' | 'workflowId' | 'activityId'>): string {
-  return stop.taskToken ? tokenStopKey(stop.taskToken) : activityStopKey(stop);
+  return stop.taskToken ? tokenStopKey(stop.taskToken.toString('base64')) : activityStopKey(stop);
 }
 
-function tokenStopKey(taskToken: Buffer): string {
-  return `token\u0000${taskToken.toString('base64')}`;
+function tokenStopKey(taskTokenBase64: string): string {
+  return `token\u0000${taskTokenBase64}`;
 }
 
 function activityStopKey({

@@ -121,6 +121,13 @@ export interface ShutdownOptions {
 export interface CancellationOptions {
   /** How often the bridge checks waiting activities for cancel requests; 0 disables. @default 15000 */
   pollIntervalMs: number;
+  /**
+   * Open requests the cancel watcher follows at most. At the cap it stops reading the request topic (its lag grows)
+   * until some of them finish; none is skipped. @default 50000
+   */
+  maxTrackedRequests: number;
+  /** DescribeWorkflowExecution calls of the cancel watcher per second at most, one per workflow run. @default 50 */
+  describesPerSecond: number;
 }
 
 /** HTTP server for /healthz, /readyz and /metrics. */
@@ -197,7 +204,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
     },
     retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
     shutdown: { drainTimeoutMs: 30_000 },
-    cancellation: { pollIntervalMs: 15_000 },
+    cancellation: { pollIntervalMs: 15_000, maxTrackedRequests: 50_000, describesPerSecond: 50 },
     http: { host: '0.0.0.0', port: 9464 },
     grpcHealth: { host: '0.0.0.0' },
     log: { level: 'info' },
@@ -284,7 +291,11 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
       multiplier: value('retry.multiplier') as number,
     },
     shutdown: { drainTimeoutMs: value('shutdown.drainTimeoutMs') as number },
-    cancellation: { pollIntervalMs: value('cancellation.pollIntervalMs') as number },
+    cancellation: {
+      pollIntervalMs: value('cancellation.pollIntervalMs') as number,
+      maxTrackedRequests: value('cancellation.maxTrackedRequests') as number,
+      describesPerSecond: value('cancellation.describesPerSecond') as number,
+    },
     http: { host: value('http.host') as string, port: value('http.port') as number },
     grpcHealth: {
       host: value('grpcHealth.host') as string,

@@ -315,6 +315,18 @@ const ROWS: readonly SettingRow[] = [
     defaultText: '15000',
   },
   {
+    path: 'cancellation.maxTrackedRequests',
+    kind: { type: 'integer', min: 1, max: 10_000_000 },
+    description: 'Open requests the cancel watcher follows at most; at the cap it pauses reading the request topic',
+    defaultText: '50000',
+  },
+  {
+    path: 'cancellation.describesPerSecond',
+    kind: { type: 'number', min: 0.01, max: 100_000 },
+    description: 'DescribeWorkflowExecution calls of the cancel watcher per second at most',
+    defaultText: '50',
+  },
+  {
     path: 'http.host',
     kind: { type: 'string' },
     description: 'Address of the /healthz, /readyz, /metrics server',

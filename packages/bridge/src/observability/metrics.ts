@@ -21,7 +21,11 @@ export interface BridgeMetrics {
   readonly registry: Registry;
   /** `tkb_records_total{outcome}`: reply records finished, by outcome. */
   readonly recordsTotal: Counter<'outcome'>;
-  /** `tkb_temporal_call_duration_seconds{call,result}`: Temporal calls (`describe`: stale-reason lookups), `result` = `ok` or `error`. */
+  /**
+   * `tkb_temporal_call_duration_seconds{call,result}`: Temporal calls, `result` = `ok` or `error`; `call="describe"`
+   * counts DescribeWorkflowExecution calls: the cancel watcher's and
+   * the stale-reason lookups ("not found" is `ok`).
+   */
   readonly temporalCallDuration: Histogram<'call' | 'result'>;
   /** `tkb_temporal_retries_total{call}`: retries of Temporal calls after transient failures. */
   readonly temporalRetriesTotal: Counter<'call'>;
@@ -64,7 +68,7 @@ export function createBridgeMetrics(options: CreateBridgeMetricsOptions = {}): B
 
   const temporalCallDuration = new Histogram({
     name: 'tkb_temporal_call_duration_seconds',
-    help: 'Duration of Temporal calls (complete, fail, heartbeat, reportCancellation; describe explains stale replies), seconds',
+    help: 'Duration of Temporal calls (complete, fail, heartbeat, reportCancellation; describe by the cancel watcher and for stale replies), seconds',
     labelNames: ['call', 'result'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],

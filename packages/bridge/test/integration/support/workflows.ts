@@ -102,3 +102,18 @@ export async function twoApprovalsWorkflow(expense: Expense): Promise<Decision |
   await expenseWorkflow(expense);
   return expenseWorkflow(expense);
 }
+
+/**
+ * Approves every expense at once (one activity each), until the cancelApproval signal cancels them all: many
+ * activities waiting on replies in one workflow.
+ */
+export async function manyApprovalsWorkflow(expenses: Expense[]): Promise<string> {
+  let cancelRequested = false;
+  setHandler(cancelApproval, () => void (cancelRequested = true));
+  const scope = new CancellationScope();
+  const all = scope.run(() => Promise.allSettled(expenses.map((expense) => approveExpense(expense))));
+  await Promise.race([all, condition(() => cancelRequested)]);
+  if (cancelRequested) scope.cancel();
+  const results = await all;
+  return `${results.filter((result) => result.status === 'fulfilled').length} decided`;
+}

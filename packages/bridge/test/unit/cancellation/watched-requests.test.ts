@@ -94,6 +94,35 @@ describe('WatchedRequests', () => {
     expect(watched.size).toBe(2);
   });
 
+  it('keeps its own copies of the key and the token, never views into the fetched record', () => {
+    const watched = new WatchedRequests();
+    const fetched = Buffer.alloc(64 * 1024, 7);
+    const key = fetched.subarray(100, 110);
+    const r = request({ taskToken: fetched.subarray(200, 440) });
+    const open = watched.read(at(0), { kind: 'request', request: r, key })!;
+    expect(open.key?.equals(key)).toBe(true);
+    expect(open.key?.buffer).not.toBe(fetched.buffer);
+    expect(open.key?.buffer.byteLength).toBe(key.length);
+    expect(open.taskTokenBase64).toBe(r.taskToken.toString('base64'));
+    expect(Object.values(open).some((v) => v instanceof Uint8Array && v.buffer === fetched.buffer)).toBe(false);
+  });
+
+  it('commits the oldest open request per partition, else the offset after the last one read, whatever lies between', () => {
+    const watched = new WatchedRequests();
+    watched.read(at(0), { kind: 'other' });
+    const first = watched.read(at(5), { kind: 'request', request: request({ activityId: 'a' }), key: null })!;
+    for (let offset = 6; offset < 10_006; offset++) watched.read(at(offset), { kind: 'other' });
+    const second = watched.read(at(10_006), { kind: 'request', request: request({ activityId: 'b' }), key: null })!;
+    watched.read(at(10_007), { kind: 'other' });
+    expect(watched.committable()).toEqual([{ topic: T, partition: 0, offset: '5' }]);
+    watched.markCommitted(watched.committable());
+    expect(watched.committable()).toEqual([]);
+    watched.untrack(first);
+    expect(watched.committable()).toEqual([{ topic: T, partition: 0, offset: '10006' }]);
+    watched.untrack(second);
+    expect(watched.committable()).toEqual([{ topic: T, partition: 0, offset: '10008' }]);
+  });
+
   describe('stops learned from heartbeat answers', () => {
     const stopOf = (r: ActivityTaskRequest, overrides: Partial<AttemptStop> = {}): AttemptStop => ({
       reason: 'CANCEL_REQUESTED',
