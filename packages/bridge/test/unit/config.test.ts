@@ -54,7 +54,13 @@ describe('compileBridgeOptions', () => {
         sessionTimeoutMs: 30_000,
         fromBeginning: true,
       },
-      temporal: { address: 'localhost:7233', namespace: 'default', allowedNamespaces: ['default'], tls: false },
+      temporal: {
+        address: 'localhost:7233',
+        namespace: 'default',
+        allowedNamespaces: ['default'],
+        activityRefNamespaces: [],
+        tls: false,
+      },
       processing: {
         maxInFlight: 256,
         maxPayloadBytes: 2_097_152,
