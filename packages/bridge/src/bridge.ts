@@ -159,6 +159,7 @@ export class Bridge {
     const dispatcher = new CompletionDispatcher(clients, {
       maxPayloadBytes: processing.maxPayloadBytes,
       resultTypes,
+      activityRefNamespaces: new Set(temporal.activityRefNamespaces),
       observeCall: (call, seconds, ok) =>
         this.metrics.temporalCallDuration.observe({ call, result: ok ? 'ok' : 'error' }, seconds),
       staleReasons: new StaleReasons(clients, {

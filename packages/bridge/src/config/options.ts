@@ -65,6 +65,11 @@ export interface TemporalOptions {
   namespace: string;
   /** Namespaces replies may target; others are dead-lettered. @default [namespace] */
   allowedNamespaces: string[];
+  /**
+   * Allowed namespaces whose replies may address activities by ids (`activityRef`): off unless enabled, because
+   * by-id calls have no attempt check of their own (the bridge adds one, see docs). @default []
+   */
+  activityRefNamespaces: string[];
   /** TLS: `false`, `true` (system CAs) or detailed settings. @default true when `apiKey` is set, else false */
   tls: boolean | TemporalTlsOptions;
   /** API key (Temporal Cloud). @default unset */
@@ -264,6 +269,7 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
       address: value('temporal.address') as string,
       namespace,
       allowedNamespaces: (value('temporal.allowedNamespaces') as string[] | undefined) ?? [namespace],
+      activityRefNamespaces: (value('temporal.activityRefNamespaces') as string[] | undefined) ?? [],
       tls:
         typeof temporalTls === 'object' && temporalTls !== null
           ? {

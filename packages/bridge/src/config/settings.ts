@@ -196,6 +196,14 @@ const ROWS: readonly SettingRow[] = [
     check: noBlankEntries as SettingRow['check'],
   },
   {
+    path: 'temporal.activityRefNamespaces',
+    kind: { type: 'list' },
+    description:
+      'Allowed namespaces whose replies may address activities by ids (activityRef) instead of task token, comma-separated',
+    defaultText: 'none (replies by activityRef are dead-lettered)',
+    check: noBlankEntries as SettingRow['check'],
+  },
+  {
     path: 'temporal.tls',
     kind: { type: 'boolean' },
     objectAllowed: true,

@@ -20,10 +20,12 @@ export type RefAddress = Uint8Array | FullActivityId;
  *   e.g. a decision that arrives after a timeout), and once the activity is closed it answers NOT_FOUND (stale).
  *
  * @throws NamespaceNotAllowedError for a namespace outside `temporal.allowedNamespaces`
- * @throws InvalidResponseError when the ref lacks what its outcome needs (a record that can never succeed)
+ * @throws InvalidResponseError when its namespace is not in `temporal.activityRefNamespaces` (ref addressing is
+ * off by default) or the ref lacks what its outcome needs (a record that can never succeed)
  */
 export function refAddress(
   clients: NamespaceClients,
+  enabledNamespaces: ReadonlySet<string>,
   ref: ActivityRef,
   outcome: Outcome['kind'],
   record: RecordCoordinates | undefined,
@@ -31,6 +33,12 @@ export function refAddress(
   const namespaceId = clients.idOfNamespace(ref.namespace);
   if (!clients.client(ref.namespace) || namespaceId === undefined) {
     throw new NamespaceNotAllowedError(ref.namespace, clients.allowed, { record });
+  }
+  if (!enabledNamespaces.has(ref.namespace)) {
+    throw new InvalidResponseError(
+      `activityRef addressing is not enabled for namespace ${JSON.stringify(ref.namespace)} (temporal.activityRefNamespaces); reply by task token`,
+      { record },
+    );
   }
   if (!ref.runId) {
     throw new InvalidResponseError(

@@ -30,6 +30,8 @@ export interface DispatcherOptions {
   resultTypes?: ReadonlyMap<string, avro.Type>;
   /** Measures each Temporal call, for the latency histogram. */
   observeCall?: (call: TemporalCall, seconds: number, ok: boolean) => void;
+  /** Namespaces whose replies may address activities by `activityRef`; others' refs are dead-lettered. */
+  activityRefNamespaces?: ReadonlySet<string>;
   /** Explains NOT_FOUND answers for the stale-reply metric; without it the reason is 'unknown'. */
   staleReasons?: StaleReasons;
 }
@@ -162,7 +164,13 @@ export class CompletionDispatcher {
     if (activityRef) {
       return {
         namespace: activityRef.namespace,
-        address: refAddress(this.clients, activityRef, response.outcome.kind, record),
+        address: refAddress(
+          this.clients,
+          this.options.activityRefNamespaces ?? new Set(),
+          activityRef,
+          response.outcome.kind,
+          record,
+        ),
         token: undefined,
         workflowId: activityRef.workflowId,
         runId: activityRef.runId ?? undefined,

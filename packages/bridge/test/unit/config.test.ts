@@ -59,6 +59,7 @@ describe('compileBridgeOptions', () => {
         address: 'localhost:7233',
         namespace: 'default',
         allowedNamespaces: ['default'],
+        activityRefNamespaces: [],
         tls: false,
         identity: `${os.hostname()}:${process.pid}`,
       },

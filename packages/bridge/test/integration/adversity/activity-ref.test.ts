@@ -33,7 +33,8 @@ describe('replies addressed by activityRef', () => {
   beforeAll(async () => {
     world = await BridgeWorld.create(inject('tkbServers'), { partitions: 1 });
     await world.startWorker();
-    bridge = await world.startBridge();
+    const namespace = inject('tkbServers').temporalNamespace;
+    bridge = await world.startBridge({ temporal: { activityRefNamespaces: [namespace] } });
   });
   afterAll(async () => world?.close());
 
