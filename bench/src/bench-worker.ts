@@ -44,6 +44,8 @@ async function main(): Promise<void> {
   } finally {
     await kit.close();
     await connection?.close();
+    // The 'disconnect' listener holds the IPC channel open; let go of it so the process can end.
+    if (process.connected) process.disconnect();
   }
 }
 

@@ -25,7 +25,7 @@ export interface BenchSettings {
   repeats: number;
   /** Routes, comma-separated; the paced levels need direct (it sets the ceiling) and skip naive. @default direct,bridge,naive (BENCH_ROUTES) */
   routes: RouteName[];
-  /** Load levels, comma-separated. @default saturated,half-ceiling,tenth-ceiling (BENCH_LEVELS) */
+  /** Load levels, comma-separated; half-ceiling is opt-in (no target reads it). @default saturated,tenth-ceiling (BENCH_LEVELS) */
   levels: Level[];
   /** How long the route process's idle CPU rate is sampled before each window. @default 2000 (BENCH_IDLE_SAMPLE_MS) */
   idleSampleMs: number;
@@ -45,7 +45,7 @@ function positiveInt(name: string, fallback: number): number {
 
 export function benchSettingsFromEnv(): BenchSettings {
   const activities = positiveInt('BENCH_ACTIVITIES', 1000);
-  const levels = (process.env.BENCH_LEVELS ?? 'saturated,half-ceiling,tenth-ceiling').split(',').map((l) => l.trim());
+  const levels = (process.env.BENCH_LEVELS ?? 'saturated,tenth-ceiling').split(',').map((l) => l.trim());
   for (const level of levels) {
     if (!(level in LEVEL_FRACTION)) {
       throw new BenchError(`BENCH_LEVELS: '${level}' is not one of ${Object.keys(LEVEL_FRACTION).join(', ')}`);
