@@ -1,4 +1,4 @@
-import { TaskResponder, type IncomingTask, type TaskHandler } from '@temporal-kafka-bridge/activity-kit';
+import { TaskResponder, type IncomingTask, type TaskHandler } from '@temporal-kafka-bridge/activity-kit/responder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { configFromEnv, ensureTopics, log, READY_LINE, type ExampleConfig } from './config';
 import { EXPENSE_REJECTED, expectedOutcome, formatCents, POLICY, type Approval, type Expense } from './expense';

@@ -1,10 +1,17 @@
 /**
- * Internals of activity-kit shared with the bridge (`@temporal-kafka-bridge/activity-kit/internal`). Not part of
- * the public API: they may change in any release.
+ * Internals of activity-kit shared with the bridge, the bench and the tests
+ * (`@temporal-kafka-bridge/activity-kit/internal`). Not part of the public API: they may change in any release.
  */
+export { crc64Avro, parsingCanonicalForm, schemaFingerprint, type AvroSchemaJson } from './codec/schema-fingerprint';
+export { SINGLE_OBJECT_HEADER_LENGTH, SINGLE_OBJECT_MAGIC } from './codec/single-object';
+export { parseTaskToken, type TaskTokenFields } from './codec/task-token';
+export { createKafkaClient } from './kafka/connection-options';
 export {
   OffsetTracker,
   type CommittableOffset,
   type FinishDisposition,
   type OffsetTrackerStats,
 } from './kafka/offset-tracker';
+export { RecordHeaders } from './kafka/record-headers';
+export { compileActivityKitOptions, defaultActivityKitOptions } from './options';
+export { attemptDeadline, buildActivityTaskRequest } from './requester/activity-task-request';

@@ -1,4 +1,5 @@
-import { createWireCodec, createKafkaClient, type WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import { createWireCodec, type WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import { createKafkaClient } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import avro from 'avsc';

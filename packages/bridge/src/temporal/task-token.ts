@@ -1,4 +1,4 @@
-import { parseTaskToken, type TaskTokenFields } from '@temporal-kafka-bridge/activity-kit';
+import { parseTaskToken, type TaskTokenFields } from '@temporal-kafka-bridge/activity-kit/internal';
 
 export { parseTaskToken, type TaskTokenFields };
 

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { SINGLE_OBJECT_MAGIC, type ActivityTaskResponse } from '@temporal-kafka-bridge/activity-kit';
+import type { ActivityTaskResponse } from '@temporal-kafka-bridge/activity-kit';
+import { SINGLE_OBJECT_MAGIC } from '@temporal-kafka-bridge/activity-kit/internal';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uniqueName } from '@temporal-kafka-bridge/test-harness';
 import { DEAD_LETTER_HEADERS } from '../../src';

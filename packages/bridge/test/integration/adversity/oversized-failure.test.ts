@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RecordHeaders, toWirePayload, type ActivityTaskRequest } from '@temporal-kafka-bridge/activity-kit';
+import { toWirePayload, type ActivityTaskRequest } from '@temporal-kafka-bridge/activity-kit';
+import { RecordHeaders } from '@temporal-kafka-bridge/activity-kit/internal';
 import { testKafka, uniqueName, waitUntil } from '@temporal-kafka-bridge/test-harness';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
