@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uniqueName } from '@temporal-kafka-bridge/test-harness';
@@ -66,7 +67,7 @@ describe("the bridge encodes with the workers' data converter and payload codecs
     const completed = (await rawHistory(handle.workflowId)).find(
       (event) => event.activityTaskCompletedEventAttributes,
     )?.activityTaskCompletedEventAttributes;
-    expect(completed?.identity).toBe('temporal-kafka-bridge');
+    expect(completed?.identity).toBe(`${os.hostname()}:${process.pid}`);
     expectXorEncoded(completed?.result?.payloads?.[0], { approved: true, reviewer: 'codec' });
   });
 
@@ -91,7 +92,7 @@ describe("the bridge encodes with the workers' data converter and payload codecs
     const failed = (await rawHistory(handle.workflowId)).find(
       (event) => event.activityTaskFailedEventAttributes,
     )?.activityTaskFailedEventAttributes;
-    expect(failed?.identity).toBe('temporal-kafka-bridge');
+    expect(failed?.identity).toBe(`${os.hostname()}:${process.pid}`);
     expectXorEncoded(failed?.failure?.applicationFailureInfo?.details?.payloads?.[0], { limitCents: 50 });
   });
 });

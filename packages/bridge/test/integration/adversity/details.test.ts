@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uniqueName, waitUntil } from '@temporal-kafka-bridge/test-harness';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -69,7 +70,7 @@ describe('every detail of a reply reaches Temporal, in order', () => {
     const canceled = (await historyEvents(handle.workflowId)).find(
       (event) => event.activityTaskCanceledEventAttributes,
     )?.activityTaskCanceledEventAttributes;
-    expect(canceled?.identity).toBe('temporal-kafka-bridge');
+    expect(canceled?.identity).toBe(`${os.hostname()}:${process.pid}`);
     expect(decodeAll(canceled?.details?.payloads)).toEqual(DETAILS);
   });
 
