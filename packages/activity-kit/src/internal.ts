@@ -12,6 +12,7 @@ export {
   type FinishDisposition,
   type OffsetTrackerStats,
 } from './kafka/offset-tracker';
+export { isRebalanceError, partitionKey, splitPartitionKey } from './kafka/partitions';
 export { RecordHeaders } from './kafka/record-headers';
 export { compileActivityKitOptions, defaultActivityKitOptions } from './options';
 export { attemptDeadline, buildActivityTaskRequest } from './requester/activity-task-request';

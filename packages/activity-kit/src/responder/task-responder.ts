@@ -8,6 +8,7 @@ import { OffsetTracker } from '../kafka/offset-tracker';
 import { fromWirePayload } from '../requester/payloads';
 import { LatestAttempts } from './latest-attempts';
 import { ReplyPublisher, type FailureReply } from './reply-publisher';
+import { isRebalanceError, partitionKey, splitPartitionKey } from '../kafka/partitions';
 
 /** What a paused or reset attempt replies: a retryable failure Temporal takes, never a refused cancellation. */
 const STOPPED_ATTEMPT_FAILURES = {
@@ -485,18 +486,4 @@ function failureOf(err: unknown): FailureReply {
     };
   }
   return { message: String(err), type: 'Error' };
-}
-
-function isRebalanceError(err: unknown): boolean {
-  const type = (err as { type?: unknown } | null)?.type;
-  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-function splitPartitionKey(key: string): [string, number] {
-  const at = key.lastIndexOf('\u0000');
-  return [key.slice(0, at), Number(key.slice(at + 1))];
 }

@@ -13,6 +13,7 @@ import {
   type WatchedRequest,
   type WatchedWorkflow,
 } from './watched-requests';
+import { partitionKey, splitPartitionKey } from '@temporal-kafka-bridge/activity-kit/internal';
 
 const GRPC_NOT_FOUND = 5;
 
@@ -120,11 +121,11 @@ export class PendingCancelWatcher implements AttemptStopSink {
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       // Partitions given to another member are read again by it, from the committed offset.
       this.watched.keepOnly(payload.memberAssignment);
-      for (const partitionKey of [...this.lags.keys()]) {
-        const [topic = '', partition = ''] = partitionKey.split('\u0000');
-        if (payload.memberAssignment[topic]?.includes(Number(partition)) !== true) {
-          this.lags.delete(partitionKey);
-          this.events.lag?.(topic, Number(partition), undefined);
+      for (const key of [...this.lags.keys()]) {
+        const [topic, partition] = splitPartitionKey(key);
+        if (payload.memberAssignment[topic]?.includes(partition) !== true) {
+          this.lags.delete(key);
+          this.events.lag?.(topic, partition, undefined);
         }
       }
       this.wakeRoomWaiters();
@@ -286,7 +287,7 @@ export class PendingCancelWatcher implements AttemptStopSink {
 
   private setLag(topic: string, partition: number, highWatermark: string, nextOffset: number): void {
     const lag = Math.max(0, Number(highWatermark) - nextOffset);
-    this.lags.set(`${topic}\u0000${partition}`, lag);
+    this.lags.set(partitionKey(topic, partition), lag);
     this.events.lag?.(topic, partition, lag);
   }
 

@@ -2,6 +2,7 @@ import type { ActivityTaskRequest, CancelReason } from '@temporal-kafka-bridge/a
 import type { RecordCoordinates } from '../errors';
 import type { AttemptStop } from './attempt-stop';
 import type { WatchedAttempt } from './cancel-decisions';
+import { partitionKey } from '@temporal-kafka-bridge/activity-kit/internal';
 
 /**
  * Stops learned before their request was read (the watcher lags, or the request's partition belongs to another
@@ -214,8 +215,8 @@ export class WatchedRequests {
       if (kept.length === 0) this.byToken.delete(tokenKey);
       else entry.records.splice(0, entry.records.length, ...kept);
     }
-    for (const [partitionKey, state] of this.partitions) {
-      if (!assigned(state)) this.partitions.delete(partitionKey);
+    for (const [key, state] of this.partitions) {
+      if (!assigned(state)) this.partitions.delete(key);
     }
   }
 
@@ -235,7 +236,7 @@ export class WatchedRequests {
 
   markCommitted(offsets: readonly CommittableOffset[]): void {
     for (const { topic, partition, offset } of offsets) {
-      const state = this.partitions.get(partitionKeyOf(topic, partition));
+      const state = this.partitions.get(partitionKey(topic, partition));
       if (state) state.committed = Number(offset);
     }
   }
@@ -246,7 +247,7 @@ export class WatchedRequests {
   }
 
   private partitionOf(topic: string, partition: number): PartitionState {
-    const key = partitionKeyOf(topic, partition);
+    const key = partitionKey(topic, partition);
     let state = this.partitions.get(key);
     if (!state) {
       state = { topic, partition, open: new Set(), lastRead: -1, committed: undefined };
@@ -254,10 +255,6 @@ export class WatchedRequests {
     }
     return state;
   }
-}
-
-function partitionKeyOf(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }
 
 /** A copy with a memory of its own: small Buffers otherwise share (and keep alive) an 8 KiB pool slab. */

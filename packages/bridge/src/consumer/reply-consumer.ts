@@ -1,9 +1,14 @@
 import { setMaxListeners } from 'node:events';
+import {
+  isRebalanceError,
+  OffsetTracker,
+  partitionKey,
+  splitPartitionKey,
+} from '@temporal-kafka-bridge/activity-kit/internal';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetryAbortedError } from '../errors';
 import { KeyOrderedScheduler } from './key-ordered-scheduler';
-import { OffsetTracker } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { RecordProcessor } from './record-processor';
 
 export interface ReplyConsumerOptions {
@@ -230,18 +235,4 @@ export class ReplyConsumer {
     });
     return this.committing;
   }
-}
-
-function isRebalanceError(err: unknown): boolean {
-  const type = (err as { type?: unknown } | null)?.type;
-  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${partition}\u0000${topic}`;
-}
-
-function splitPartitionKey(key: string): [string, number] {
-  const at = key.indexOf('\u0000');
-  return [key.slice(at + 1), Number(key.slice(0, at))];
 }
