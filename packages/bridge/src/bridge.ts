@@ -221,10 +221,6 @@ export class Bridge {
       maxInFlight: processing.maxInFlight,
       onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       onInFlight: (count) => this.metrics.inFlight.set(count),
-      onFatal: (reason) => {
-        this.log.fatal({ reason }, 'the Kafka consumer will not restart; liveness now fails');
-        this.health.markDead(reason);
-      },
       onReadyChange: (ready, detail) =>
         ready ? this.health.setReady('kafka', detail) : this.health.setNotReady('kafka', detail),
     });

@@ -24,8 +24,6 @@ export interface ReplyConsumerOptions {
   onInFlight?: (count: number) => void;
   /** Told when the consumer joins its group (ready) or crashes / disconnects (not ready, with why). */
   onReadyChange?: (ready: boolean, detail: string) => void;
-  /** Told when kafkajs gave up and will not restart the consumer: the process must be restarted. */
-  onFatal?: (reason: string) => void;
 }
 
 /**
@@ -42,6 +40,9 @@ export class ReplyConsumer {
   /** Resolves on abort; one promise for all batches, so waiting on it adds no listener per batch. */
   private readonly aborted: Promise<void>;
   private commitTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Restarts after crashes since the last successful join, for the backoff. */
+  private restarts = 0;
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly partitionsSeen = new Set<string>();
@@ -75,14 +76,20 @@ export class ReplyConsumer {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       readyChange(false, `consumer crashed: ${payload.error.message}${payload.restart ? ' (restarting)' : ''}`);
       // kafkajs restarts the consumer after most crashes (a broker still loading, a coordinator moving).
-      if (payload.restart)
+      if (payload.restart) {
         this.log.warn({ err: payload.error, restart: true }, 'kafka consumer crashed; kafkajs restarts it');
-      else this.log.error({ err: payload.error, restart: false }, 'kafka consumer crashed');
-      if (!payload.restart) options.onFatal?.(`kafka consumer stopped for good: ${payload.error.message}`);
+        return;
+      }
+      // kafkajs gives up on errors it deems final, e.g. "Failed to find group coordinator" while the broker
+      // restarts. The bridge does not: it starts the consumer again, with backoff, until it is stopped. Records in
+      // flight keep their ledgers, as across a rejoin.
+      this.log.error({ err: payload.error, restart: false }, 'kafka consumer crashed; the bridge restarts it');
+      this.scheduleRestart();
     });
     this.consumer.on(this.consumer.events.DISCONNECT, () => readyChange(false, 'disconnected'));
     this.consumer.on(this.consumer.events.REBALANCING, () => readyChange(false, 'rebalancing'));
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.restarts = 0;
       // Ledgers of partitions still ours are kept: kafkajs may go on fetching them from where it was (a rejoin
       // from inside a fetch), so forgetting them could commit past records still in flight. Revoked ones go;
       // their late finishes are ignored and their records re-delivered to the new owner.
@@ -111,6 +118,28 @@ export class ReplyConsumer {
       await this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning });
     }
     this.commitTimer = setInterval(() => void this.commitFinished(), this.options.commitIntervalMs ?? 1000);
+    await this.run();
+  }
+
+  /** After a crash kafkajs does not restart from: connect and run again, backing off while it keeps failing. */
+  private scheduleRestart(): void {
+    if (this.stopping || this.restartTimer) return;
+    const delayMs = Math.min(30_000, 500 * 2 ** Math.min(this.restarts, 6));
+    this.restarts++;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      this.consumer
+        .connect()
+        .then(() => this.run())
+        .catch((err: unknown) => {
+          this.log.warn({ err, attempt: this.restarts }, 'kafka consumer restart failed; trying again');
+          this.scheduleRestart();
+        });
+    }, delayMs);
+  }
+
+  private async run(): Promise<void> {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -125,6 +154,7 @@ export class ReplyConsumer {
    */
   async stop(drainTimeoutMs: number): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.restartTimer);
     const deadline = Date.now() + drainTimeoutMs;
     if (!(await this.drainedBefore(deadline))) {
       this.log.warn(
