@@ -5,6 +5,7 @@
 export { crc64Avro, parsingCanonicalForm, schemaFingerprint, type AvroSchemaJson } from './codec/schema-fingerprint';
 export { SINGLE_OBJECT_HEADER_LENGTH, SINGLE_OBJECT_MAGIC } from './codec/single-object';
 export { parseTaskToken, type TaskTokenFields } from './codec/task-token';
+export { commitFinishedPrefix } from './kafka/commit-finished';
 export { createKafkaClient } from './kafka/connection-options';
 export {
   OffsetTracker,

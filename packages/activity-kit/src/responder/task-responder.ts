@@ -4,6 +4,7 @@ import { createWireCodec, type WireCodec } from '../codec';
 import type { ActivityCancelNotice, ActivityTaskRequest, CancelReason, WireMessage } from '../codec/wire-types';
 import { ReplyEncodingError, ReplyPublishError, ReplyTooLargeError, TaskCancelledError } from '../errors';
 import { createKafkaClient, type KafkaConnectionOptions } from '../kafka/connection-options';
+import { commitFinishedPrefix } from '../kafka/commit-finished';
 import { OffsetTracker } from '../kafka/offset-tracker';
 import { fromWirePayload } from '../requester/payloads';
 import { LatestAttempts } from './latest-attempts';
@@ -427,21 +428,14 @@ export class TaskResponder {
   private commitFinished(): Promise<void> {
     this.committing = this.committing.then(async () => {
       this.commitQueued = false;
-      // Only partitions still ours: committing for a revoked one would overwrite its new owner's progress.
-      const offsets = this.tracker
-        .allCommittable()
-        .filter((o) => this.assigned.has(partitionKey(o.topic, o.partition)));
-      if (offsets.length === 0) return;
       try {
-        await this.consumer.commitOffsets(
-          offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-        );
-        for (const { topic, partition, offset } of offsets) this.tracker.markCommitted(topic, partition, offset);
+        await commitFinishedPrefix(this.consumer, this.tracker, this.assigned);
       } catch (err) {
         // Typically a rebalance took the partition: its next owner runs the unfinished requests again.
         if (!isRebalanceError(err)) {
-          const [first] = offsets;
-          this.options.onError(err, { topic: first!.topic, partition: first!.partition, offset: first!.offset });
+          const [first] = this.tracker.allCommittable();
+          if (first)
+            this.options.onError(err, { topic: first.topic, partition: first.partition, offset: first.offset });
         }
       }
     });

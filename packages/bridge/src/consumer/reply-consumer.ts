@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import {
+  commitFinishedPrefix,
   isRebalanceError,
   OffsetTracker,
   partitionKey,
@@ -248,19 +249,11 @@ export class ReplyConsumer {
   /** Commits, per partition, the offset after the longest finished prefix. Serialised: one commit at a time. */
   private commitFinished(): Promise<void> {
     this.committing = this.committing.then(async () => {
-      // Only partitions still ours: committing for a revoked one would overwrite its new owner's progress.
-      const offsets = this.tracker
-        .allCommittable()
-        .filter((o) => this.assigned.has(partitionKey(o.topic, o.partition)));
-      if (offsets.length === 0) return;
       try {
-        await this.consumer.commitOffsets(
-          offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
-        );
-        for (const { topic, partition, offset } of offsets) this.tracker.markCommitted(topic, partition, offset);
+        await commitFinishedPrefix(this.consumer, this.tracker, this.assigned);
       } catch (err) {
         // Typically a rebalance took the partition: its next owner re-delivers, and Temporal de-duplicates.
-        this.log.warn({ err, offsets }, 'offset commit failed; records will be re-delivered');
+        this.log.warn({ err }, 'offset commit failed; records will be re-delivered');
       }
     });
     return this.committing;
