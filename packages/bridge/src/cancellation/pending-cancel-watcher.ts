@@ -4,6 +4,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { grpcStatusCode, taskTokenDigest, type RecordCoordinates } from '../errors';
 import { decideCancelNotices, describedWorkflowOf, type DescribedWorkflow } from './cancel-decisions';
+import { GroupMember } from '../consumer/group-member';
 import type { AttemptStop, AttemptStopSink } from './attempt-stop';
 import type { CancelNoticePublisher } from './cancel-notice-publisher';
 import { RateLimiter } from './rate-limiter';
@@ -84,6 +85,7 @@ type StopSource = 'describe' | 'heartbeat';
  */
 export class PendingCancelWatcher implements AttemptStopSink {
   private readonly consumer: Consumer;
+  private readonly member: GroupMember;
   private readonly watched = new WatchedRequests();
   private readonly abort = new AbortController();
   private readonly allowed: ReadonlySet<string>;
@@ -135,12 +137,11 @@ export class PendingCancelWatcher implements AttemptStopSink {
       );
       this.reportTracked();
     });
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart)
-        this.log.warn({ err: payload.error, restart: true }, 'cancel-watch consumer crashed; kafkajs restarts it');
-      else this.log.error({ err: payload.error, restart: false }, 'cancel-watch consumer crashed');
-      if (!payload.restart)
-        this.events.status?.(false, `consumer crashed and will not restart: ${payload.error.message}`);
+    this.member = new GroupMember(this.consumer, log, {
+      name: 'cancel-watch consumer',
+      run: () => this.run(),
+      onCrash: (err, restarting) =>
+        this.events.status?.(false, `consumer crashed${restarting ? ', restarting' : ''}: ${err.message}`),
     });
   }
 
@@ -153,14 +154,18 @@ export class PendingCancelWatcher implements AttemptStopSink {
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.requestTopic, fromBeginning: this.options.fromBeginning });
+    await this.run();
+    this.loop = this.pollLoop();
+    this.reportStatus(true);
+  }
+
+  private async run(): Promise<void> {
     await this.consumer.run({
       autoCommit: false,
       // Offsets are resolved record by record: a batch stopped at the cap is fetched again from where it stopped.
       eachBatchAutoResolve: false,
       eachBatch: async (payload) => this.onBatch(payload),
     });
-    this.loop = this.pollLoop();
-    this.reportStatus(true);
   }
 
   /** Stops polling (aborting describe calls in flight), commits what it may, and leaves the group. Idempotent. */
@@ -169,10 +174,8 @@ export class PendingCancelWatcher implements AttemptStopSink {
     this.abort.abort();
     clearTimeout(this.statusTimer);
     await this.loop;
-    // Before consumer.stop(): kafkajs drops its group membership there, and a later commit would be lost.
-    await this.commit();
-    await this.consumer.stop();
-    await this.consumer.disconnect();
+    // Offsets left uncommitted by a stop during a rebalance only make the next owner read those requests again.
+    await this.member.stop(() => this.commit());
   }
 
   /**
