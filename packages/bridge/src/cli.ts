@@ -1,8 +1,12 @@
 #!/usr/bin/env node
+import pino from 'pino';
 import { Bridge } from './bridge';
 import { buildCli } from './config/cli';
 import { loadBridgeDependencies } from './config/load-dependencies';
 import { ConfigError, StartInterruptedError } from './errors';
+import { createLogger } from './observability/logger';
+import { redrive, type RedriveOptions } from './redrive/redrive';
+import { formatRedriveReport } from './redrive/redrive-table';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
@@ -33,9 +37,20 @@ async function runBridge(options: ConstructorParameters<typeof Bridge>[0]): Prom
   await bridge.stop();
 }
 
-buildCli({ run: runBridge }, { version: '0.1.0' })
+/** Set when a redrive could not check some record: the operator should run it again later. */
+let incomplete = false;
+
+async function runRedrive(options: RedriveOptions): Promise<void> {
+  // Logs go to stderr: stdout carries the table.
+  const log = createLogger({ level: options.bridge.log.level, destination: pino.destination(2) });
+  const report = await redrive(options, log);
+  process.stdout.write(`${formatRedriveReport(report)}\n`);
+  incomplete = report.counts['check-failed'] > 0;
+}
+
+buildCli({ run: runBridge, redrive: runRedrive }, { version: '0.1.0' })
   .parseAsync(process.argv)
-  .then(() => process.exit(0))
+  .then(() => process.exit(incomplete ? 1 : 0))
   .catch((err: unknown) => {
     if (err instanceof ConfigError) console.error(`${err.name}: ${err.message}`);
     else console.error(err);

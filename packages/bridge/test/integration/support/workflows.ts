@@ -10,6 +10,7 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  TimeoutFailure,
 } from '@temporalio/workflow';
 
 export interface Expense {
@@ -116,4 +117,19 @@ export async function manyApprovalsWorkflow(expenses: Expense[]): Promise<string
   if (cancelRequested) scope.cancel();
   const results = await all;
   return `${results.filter((result) => result.status === 'fulfilled').length} decided`;
+}
+
+const { approveExpense: approveExpenseQuickly } = proxyActivities<{ approveExpense(e: Expense): Promise<Decision> }>({
+  startToCloseTimeout: '2s',
+  retry: { maximumAttempts: 1 },
+});
+
+/** The expense workflow with a 2 s, single-attempt activity: returns 'timed out' when no reply came in time. */
+export async function hastyExpenseWorkflow(expense: Expense): Promise<Decision | 'timed out'> {
+  try {
+    return await approveExpenseQuickly(expense);
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) return 'timed out';
+    throw err;
+  }
 }
