@@ -5,6 +5,7 @@ import {
   OffsetTracker,
   partitionKey,
   splitPartitionKey,
+  type PartitionCommitLag,
 } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -23,6 +24,8 @@ export interface ReplyConsumerOptions {
   /** Called with per-partition lag after each batch. */
   onLag?: (topic: string, partition: number, lag: number) => void;
   onInFlight?: (count: number) => void;
+  /** Called with every tracked partition's commit lag after each periodic commit. */
+  onCommitLag?: (lags: PartitionCommitLag[]) => void;
   /** Told when the consumer joins its group (ready) or crashes / disconnects (not ready, with why). */
   onReadyChange?: (ready: boolean, detail: string) => void;
 }
@@ -118,7 +121,10 @@ export class ReplyConsumer {
     for (const topic of this.options.topics) {
       await this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning });
     }
-    this.commitTimer = setInterval(() => void this.commitFinished(), this.options.commitIntervalMs ?? 1000);
+    this.commitTimer = setInterval(() => {
+      void this.commitFinished();
+      this.options.onCommitLag?.(this.tracker.commitLag());
+    }, this.options.commitIntervalMs ?? 1000);
     await this.run();
   }
 
@@ -224,8 +230,14 @@ export class ReplyConsumer {
         await this.scheduler.submit(
           key,
           async () => {
-            const disposition = await this.processor.process(record, message, this.abort.signal);
-            this.tracker.finish(topic, partition, message.offset, disposition);
+            const outcome = await this.processor.process(record, message, this.abort.signal);
+            if (typeof outcome === 'string') this.tracker.finish(topic, partition, message.offset, outcome);
+            // Its key goes on; the record stays unfinished until an output accepts it (aborted: never, uncommitted).
+            else
+              void outcome.finished.then(
+                (disposition) => this.tracker.finish(topic, partition, message.offset, disposition),
+                () => undefined,
+              );
           },
           this.abort.signal,
         );
