@@ -235,6 +235,7 @@ export class Bridge {
       maxInFlight: processing.maxInFlight,
       onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       onInFlight: (count) => this.metrics.inFlight.set(count),
+      onHeartbeatCoalesced: () => this.metrics.heartbeatsCoalescedTotal.inc(),
       onCommitLag: (lags) => {
         const now = Date.now();
         this.metrics.uncommittedRecords.reset();

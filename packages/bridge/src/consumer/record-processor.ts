@@ -19,6 +19,7 @@ import {
 import type { RetrySettings } from '../config/options';
 import { retry } from '../retry/retry';
 import type { CompletionDispatcher } from '../temporal/completion-dispatcher';
+import type { Coalescing } from './key-ordered-scheduler';
 import type { FinishDisposition } from '@temporal-kafka-bridge/activity-kit/internal';
 
 /** What the processor reports, for metrics and readiness. */
@@ -75,10 +76,34 @@ export class RecordProcessor {
     private readonly options: RecordProcessorOptions,
   ) {}
 
-  async process(record: RecordCoordinates, message: KafkaMessage, signal: AbortSignal): Promise<ProcessOutcome> {
+  /** Replies decoded by {@link coalescingOf} before they run, so that {@link process} decodes each only once. */
+  private readonly decoded = new WeakMap<KafkaMessage, ActivityTaskResponse>();
+
+  /**
+   * The attempt a reply is about and whether it is a heartbeat or the attempt's final reply, for the scheduler to
+   * coalesce heartbeats queued behind a slow call. Undefined for records it must not touch: undecodable ones (they
+   * are dead-lettered) and replies by `activityRef` (no token names their attempt).
+   */
+  coalescingOf(record: RecordCoordinates, message: KafkaMessage): Omit<Coalescing, 'onDropped'> | undefined {
     let response: ActivityTaskResponse;
     try {
       response = this.decode(record, message);
+    } catch {
+      return undefined;
+    }
+    this.decoded.set(message, response);
+    if (!response.taskToken) return undefined;
+    return {
+      attempt: response.taskToken.toString('base64'),
+      kind: response.outcome.kind === 'heartbeat' ? 'heartbeat' : 'final',
+    };
+  }
+
+  async process(record: RecordCoordinates, message: KafkaMessage, signal: AbortSignal): Promise<ProcessOutcome> {
+    let response: ActivityTaskResponse;
+    try {
+      response = this.decoded.get(message) ?? this.decode(record, message);
+      this.decoded.delete(message);
     } catch (err) {
       return this.deadLetter(record, message, err as Error, signal);
     }

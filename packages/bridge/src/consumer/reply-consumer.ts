@@ -24,6 +24,8 @@ export interface ReplyConsumerOptions {
   /** Called with per-partition lag after each batch. */
   onLag?: (topic: string, partition: number, lag: number) => void;
   onInFlight?: (count: number) => void;
+  /** Called for every queued heartbeat dropped in favour of a newer reply of its attempt. */
+  onHeartbeatCoalesced?: () => void;
   /** Called with every tracked partition's commit lag after each periodic commit. */
   onCommitLag?: (lags: PartitionCommitLag[]) => void;
   /** Told when the consumer joins its group (ready) or crashes / disconnects (not ready, with why). */
@@ -227,6 +229,7 @@ export class ReplyConsumer {
         this.partitionsSeen.add(partitionId);
         // Records without a key are independent of each other.
         const key = `${topic}/${partition}/${message.key ? message.key.toString('base64') : `#${message.offset}`}`;
+        const coalescing = this.processor.coalescingOf(record, message);
         await this.scheduler.submit(
           key,
           async () => {
@@ -240,6 +243,15 @@ export class ReplyConsumer {
               );
           },
           this.abort.signal,
+          // A heartbeat queued behind a slow call gives way to a newer one or to its attempt's final reply: its
+          // offset finishes as dropped, so the commit passes it.
+          coalescing && {
+            ...coalescing,
+            onDropped: () => {
+              this.tracker.finish(topic, partition, message.offset, 'dropped');
+              this.options.onHeartbeatCoalesced?.();
+            },
+          },
         );
         this.options.onInFlight?.(this.scheduler.inFlight);
         resolveOffset(message.offset);

@@ -51,6 +51,11 @@ export interface BridgeMetrics {
   readonly oldestUnfinishedAge: Gauge<'topic' | 'partition'>;
   /** `tkb_output_blocked_records{topic}`: dead-letter records the topic did not accept, retried in the background. */
   readonly outputBlockedRecords: Gauge<'topic'>;
+  /**
+   * `tkb_heartbeats_coalesced_total`: heartbeat replies never sent to Temporal because a newer heartbeat or the final
+   * reply of the same attempt was queued behind the same slow call.
+   */
+  readonly heartbeatsCoalescedTotal: Counter;
   /** `tkb_output_send_failures_total{topic}`: sends to an output topic (dead-letter, request) that failed. */
   readonly outputSendFailuresTotal: Counter<'topic'>;
 }
@@ -159,9 +164,16 @@ export function createBridgeMetrics(options: CreateBridgeMetricsOptions = {}): B
     registers: [registry],
   });
 
+  const heartbeatsCoalescedTotal = new Counter({
+    name: 'tkb_heartbeats_coalesced_total',
+    help: 'Heartbeat replies skipped because a newer heartbeat or the final reply of their attempt was queued behind them',
+    registers: [registry],
+  });
+
   return {
     registry,
     replyLatency,
+    heartbeatsCoalescedTotal,
     uncommittedRecords,
     oldestUnfinishedAge,
     outputBlockedRecords,
