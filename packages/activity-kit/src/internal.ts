@@ -12,6 +12,7 @@ export {
   type CommittableOffset,
   type FinishDisposition,
   type OffsetTrackerStats,
+  type PartitionCommitLag,
 } from './kafka/offset-tracker';
 export { isRebalanceError, partitionKey, splitPartitionKey } from './kafka/partitions';
 export { RecordHeaders } from './kafka/record-headers';

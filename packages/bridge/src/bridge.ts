@@ -3,7 +3,7 @@ import { createKafkaClient } from '@temporal-kafka-bridge/activity-kit/internal'
 import type { Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import avro from 'avsc';
-import { logLevel as KafkaLogLevel, type Producer } from 'kafkajs';
+import { logLevel as KafkaLogLevel } from 'kafkajs';
 import { CancelNoticePublisher } from './cancellation/cancel-notice-publisher';
 import { cancelWatchMetrics } from './cancellation/cancel-watch-metrics';
 import { DirectCancelNotices } from './cancellation/direct-cancel-notices';
@@ -11,6 +11,7 @@ import { PendingCancelWatcher } from './cancellation/pending-cancel-watcher';
 import type { BridgeOptions } from './config/options';
 import { checkTlsFiles } from './config/tls-files';
 import { RecordProcessor, type ProcessorEvents } from './consumer/record-processor';
+import { describeCommitLag } from './consumer/commit-lag';
 import { ReplyConsumer } from './consumer/reply-consumer';
 import { DeadLetterPublisher } from './dead-letter/dead-letter-publisher';
 import { StartInterruptedError, TransientTemporalError } from './errors';
@@ -19,6 +20,8 @@ import { startGrpcHealthServer, type RunningGrpcHealthServer } from './observabi
 import { startHealthServer, type RunningHealthServer } from './observability/health-server';
 import { createLogger, kafkajsLogCreator, type BridgeLogger } from './observability/logger';
 import { createBridgeMetrics, type BridgeMetrics } from './observability/metrics';
+import { BlockedOutputs } from './outputs/blocked-outputs';
+import { OutputProducer } from './outputs/output-producer';
 import { CompletionDispatcher } from './temporal/completion-dispatcher';
 import { NamespaceClients } from './temporal/namespace-clients';
 import { StaleReasons } from './temporal/stale-reasons';
@@ -45,7 +48,8 @@ export class Bridge {
   readonly metrics: BridgeMetrics;
   readonly log: BridgeLogger;
   private connection: Connection | undefined;
-  private producer: Producer | undefined;
+  private producer: OutputProducer | undefined;
+  private readonly blockedOutputs: BlockedOutputs;
   private consumer: ReplyConsumer | undefined;
   private cancelWatcher: PendingCancelWatcher | undefined;
   private http: RunningHealthServer | undefined;
@@ -60,10 +64,15 @@ export class Bridge {
     private readonly deps: BridgeDependencies = {},
   ) {
     this.metrics = createBridgeMetrics();
-    this.health = new HealthState(
-      this.watcherEnabled() ? [...DEFAULT_HEALTH_COMPONENTS, 'cancelWatch'] : DEFAULT_HEALTH_COMPONENTS,
-    );
+    const components = [...DEFAULT_HEALTH_COMPONENTS, 'outputs', 'commitLag'];
+    this.health = new HealthState(this.watcherEnabled() ? [...components, 'cancelWatch'] : components);
     this.log = deps.logger ?? createLogger({ level: options.log.level });
+    this.blockedOutputs = new BlockedOutputs((detail, counts) => {
+      if (detail === undefined) this.health.setReady('outputs', 'every output accepts records');
+      else this.health.setNotReady('outputs', detail);
+      this.metrics.outputBlockedRecords.reset();
+      for (const [topic, count] of counts) this.metrics.outputBlockedRecords.set({ topic }, count);
+    });
   }
 
   private watcherEnabled(): boolean {
@@ -147,8 +156,13 @@ export class Bridge {
       },
       { logCreator: kafkajsLogCreator(this.log), logLevel: KafkaLogLevel.WARN },
     );
-    this.producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    this.producer = OutputProducer.create(kafka, {
+      sendTimeoutMs: this.options.outputs.sendTimeoutMs,
+      onSendFailed: (topic) => this.metrics.outputSendFailuresTotal.inc({ topic }),
+    });
     await this.step(this.producer.connect());
+    this.health.setReady('outputs', 'every output accepts records');
+    this.health.setReady('commitLag', 'no record unfinished for 1 s or more');
 
     const codec = this.deps.codec ?? createWireCodec();
     const resultTypes = new Map(
@@ -207,7 +221,7 @@ export class Bridge {
     const processor = new RecordProcessor(
       codec,
       dispatcher,
-      new DeadLetterPublisher(this.producer, kafkaOptions.deadLetterTopic),
+      new DeadLetterPublisher(this.producer, kafkaOptions.deadLetterTopic, this.options.outputs.maxMessageBytes),
       stops,
       this.processorEvents(),
       this.log,
@@ -221,6 +235,19 @@ export class Bridge {
       maxInFlight: processing.maxInFlight,
       onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       onInFlight: (count) => this.metrics.inFlight.set(count),
+      onHeartbeatCoalesced: () => this.metrics.heartbeatsCoalescedTotal.inc(),
+      onCommitLag: (lags) => {
+        const now = Date.now();
+        this.metrics.uncommittedRecords.reset();
+        this.metrics.oldestUnfinishedAge.reset();
+        for (const { topic, partition, unfinished, oldest } of lags) {
+          const labels = { topic, partition: String(partition) };
+          this.metrics.uncommittedRecords.set(labels, unfinished);
+          this.metrics.oldestUnfinishedAge.set(labels, oldest === undefined ? 0 : (now - oldest.startedAtMs) / 1000);
+        }
+        // Detail only: a backlog is not a fault; a record that cannot finish shows as 'outputs' or 'temporal'.
+        this.health.setReady('commitLag', describeCommitLag(lags, now) ?? 'no record unfinished for 1 s or more');
+      },
       onReadyChange: (ready, detail) =>
         ready ? this.health.setReady('kafka', detail) : this.health.setNotReady('kafka', detail),
     });
@@ -280,6 +307,8 @@ export class Bridge {
         log.warn({ err: (error as Error).message, delayMs }, 'transient failure, retrying');
       },
       recovered: () => health.setReady('temporal', 'ok'),
+      outputBlocked: (topic, record, error) => this.blockedOutputs.blocked(topic, record, error),
+      outputCleared: (topic, record) => this.blockedOutputs.cleared(topic, record),
     };
   }
 }

@@ -261,6 +261,23 @@ export class DeadLetterPublishError extends BridgeError {
   }
 }
 
+/** Thrown by the bridge's output producer when the broker did not accept a record within `outputs.sendTimeoutMs`. */
+export class OutputTimeoutError extends BridgeError {
+  override readonly retryable = true;
+
+  constructor(
+    readonly topic: string,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `The broker did not accept a record for topic ${JSON.stringify(topic)} within ${timeoutMs} ms` +
+        (options?.cause === undefined ? '' : `: ${causeMessage(options.cause)}`),
+      options,
+    );
+  }
+}
+
 /** Thrown by `retry()` when its `AbortSignal` fired before the operation succeeded. `cause` is the last failure, if any. */
 export class RetryAbortedError extends BridgeError {
   override readonly retryable = false;

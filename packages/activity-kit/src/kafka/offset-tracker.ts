@@ -17,8 +17,20 @@ export interface OffsetTrackerStats {
   readonly dropped: number;
 }
 
+/** How far one partition's commit is held back: its unfinished records and the oldest of them. */
+export interface PartitionCommitLag {
+  readonly topic: string;
+  readonly partition: number;
+  /** Records started and not finished. */
+  readonly unfinished: number;
+  /** The oldest unfinished record: the commit cannot pass it. Undefined when none is unfinished. */
+  readonly oldest: { readonly offset: number; readonly startedAtMs: number } | undefined;
+}
+
 interface Slot {
   readonly offset: number;
+  /** `Date.now()` at start, for the age of the oldest unfinished record. */
+  readonly startedAtMs: number;
   done: boolean;
 }
 
@@ -46,7 +58,7 @@ class PartitionLedger {
       );
     }
     if (this.length === this.ring.length) this.grow();
-    const slot: Slot = { offset, done: false };
+    const slot: Slot = { offset, startedAtMs: Date.now(), done: false };
     this.ring[(this.head + this.length) % this.ring.length] = slot;
     this.length++;
     this.byOffset.set(offset, slot);
@@ -70,6 +82,11 @@ class PartitionLedger {
     }
     if (this.pending === 0) this.wake();
     return true;
+  }
+
+  /** The oldest unfinished record (the head: finished records leave from there at once), if any. */
+  oldest(): Slot | undefined {
+    return this.length > 0 ? this.ring[this.head] : undefined;
   }
 
   settled(): Promise<void> {
@@ -200,6 +217,23 @@ export class OffsetTracker {
   /** Highest offset started on the partition since it was last forgotten, or -1 if none. */
   lastStarted(topic: string, partition: number): number {
     return this.ledger(topic, partition, false)?.lastStarted ?? -1;
+  }
+
+  /** The commit lag of every tracked partition, those with nothing unfinished included (as 0). */
+  commitLag(): PartitionCommitLag[] {
+    const result: PartitionCommitLag[] = [];
+    for (const [topic, byPartition] of this.partitions) {
+      for (const [partition, ledger] of byPartition) {
+        const oldest = ledger.oldest();
+        result.push({
+          topic,
+          partition,
+          unfinished: ledger.pending,
+          oldest: oldest === undefined ? undefined : { offset: oldest.offset, startedAtMs: oldest.startedAtMs },
+        });
+      }
+    }
+    return result;
   }
 
   /** Counters of started and finished records, by disposition. */

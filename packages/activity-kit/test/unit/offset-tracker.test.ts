@@ -218,4 +218,28 @@ describe('OffsetTracker.lastStarted', () => {
     tracker.forget('t', 0);
     expect(tracker.lastStarted('t', 0)).toBe(-1);
   });
+
+  it('reports per partition the unfinished records and the oldest one holding the commit back', () => {
+    const tracker = new OffsetTracker();
+    const before = Date.now();
+    for (const offset of [5, 6, 7]) tracker.start(T, 0, offset);
+    tracker.start(T, 1, 0);
+    tracker.finish(T, 0, 6);
+    tracker.finish(T, 1, 0);
+    const lags = tracker.commitLag();
+    expect(
+      lags.map(({ topic, partition, unfinished, oldest }) => ({
+        topic,
+        partition,
+        unfinished,
+        oldest: oldest?.offset,
+      })),
+    ).toEqual([
+      { topic: T, partition: 0, unfinished: 2, oldest: 5 },
+      { topic: T, partition: 1, unfinished: 0, oldest: undefined },
+    ]);
+    expect(lags[0]?.oldest?.startedAtMs).toBeGreaterThanOrEqual(before);
+    tracker.finish(T, 0, 5);
+    expect(tracker.commitLag()[0]).toMatchObject({ unfinished: 1, oldest: { offset: 7 } });
+  });
 });

@@ -1,5 +1,5 @@
 import type { ActivityCancelNotice, CancelReason, WireCodec } from '@temporal-kafka-bridge/activity-kit';
-import type { Producer } from 'kafkajs';
+import type { OutputSender } from '../outputs/output-producer';
 
 const REASON: Record<'cancelled' | 'paused' | 'reset', CancelReason> = {
   cancelled: 'CANCEL_REQUESTED',
@@ -10,7 +10,7 @@ const REASON: Record<'cancelled' | 'paused' | 'reset', CancelReason> = {
 /** Publishes ActivityCancelNotice records to the request topic, keyed like the request, so its responder sees them. */
 export class CancelNoticePublisher {
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: OutputSender,
     private readonly codec: WireCodec,
     readonly topic: string,
   ) {}

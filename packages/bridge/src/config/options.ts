@@ -106,6 +106,21 @@ export interface ProcessingOptions {
   resultSchemas?: string;
 }
 
+/** What the bridge publishes: dead-letter records and cancel notices. */
+export interface OutputsOptions {
+  /**
+   * Longest wait for the broker to accept one record. A dead-letter record not accepted in time (no topic, a denied
+   * ACL, a broker away) stays unfinished and uncommitted while it is retried in the background with `retry` backoff;
+   * its key and other keys go on. @default 30000
+   */
+  sendTimeoutMs: number;
+  /**
+   * Largest record the dead-letter topic accepts: its `max.message.bytes` (Kafka's default is 1048588). A dead-letter
+   * record keeps the original key and value byte for byte and shortens its error headers to fit. @default 1048588
+   */
+  maxMessageBytes: number;
+}
+
 /** Backoff of transient failures (Temporal unavailable, broker errors). */
 export interface RetrySettings {
   /** @default 100 */
@@ -162,6 +177,7 @@ export interface BridgeOptions {
   kafka: KafkaOptions;
   temporal: TemporalOptions;
   processing: ProcessingOptions;
+  outputs: OutputsOptions;
   retry: RetrySettings;
   shutdown: ShutdownOptions;
   cancellation: CancellationOptions;
@@ -178,6 +194,7 @@ export interface BridgeOptionsInput {
   };
   temporal?: Partial<Omit<TemporalOptions, 'tls'>> & { tls?: boolean | Partial<TemporalTlsOptions> };
   processing?: Partial<ProcessingOptions>;
+  outputs?: Partial<OutputsOptions>;
   retry?: Partial<RetrySettings>;
   shutdown?: Partial<ShutdownOptions>;
   cancellation?: Partial<CancellationOptions>;
@@ -207,6 +224,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
       staleReplies: 'drop',
       staleLookupsPerSecond: 10,
     },
+    outputs: { sendTimeoutMs: 30_000, maxMessageBytes: 1_048_588 },
     retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
     shutdown: { drainTimeoutMs: 30_000 },
     cancellation: { pollIntervalMs: 15_000, maxTrackedRequests: 50_000, describesPerSecond: 50 },
@@ -290,6 +308,10 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
       staleReplies: value('processing.staleReplies') as ProcessingOptions['staleReplies'],
       staleLookupsPerSecond: value('processing.staleLookupsPerSecond') as number,
       ...optional('resultSchemas', value('processing.resultSchemas') as string | undefined),
+    },
+    outputs: {
+      sendTimeoutMs: value('outputs.sendTimeoutMs') as number,
+      maxMessageBytes: value('outputs.maxMessageBytes') as number,
     },
     retry: {
       initialMs: value('retry.initialMs') as number,

@@ -293,6 +293,20 @@ const ROWS: readonly SettingRow[] = [
     defaultText: 'unset (results are not validated)',
   },
   {
+    path: 'outputs.sendTimeoutMs',
+    kind: { type: 'integer', min: 100, max: DAY_MS },
+    description:
+      'Longest wait for the broker to accept one dead-letter record or cancel notice, ms; a dead-letter record not accepted waits in the background (uncommitted) and retries',
+    defaultText: '30000',
+  },
+  {
+    path: 'outputs.maxMessageBytes',
+    kind: { type: 'integer', min: 4096, max: 1024 * 1024 * 1024 },
+    description:
+      'Largest record the dead-letter topic accepts (its max.message.bytes), bytes; error headers are shortened to fit',
+    defaultText: "1048588 (Kafka's default max.message.bytes)",
+  },
+  {
     path: 'retry.initialMs',
     kind: { type: 'integer', min: 1, max: DAY_MS },
     description: 'First backoff ceiling for transient failures, ms',

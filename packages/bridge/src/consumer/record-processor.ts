@@ -19,6 +19,7 @@ import {
 import type { RetrySettings } from '../config/options';
 import { retry } from '../retry/retry';
 import type { CompletionDispatcher } from '../temporal/completion-dispatcher';
+import type { Coalescing } from './key-ordered-scheduler';
 import type { FinishDisposition } from '@temporal-kafka-bridge/activity-kit/internal';
 
 /** What the processor reports, for metrics and readiness. */
@@ -31,6 +32,24 @@ export interface ProcessorEvents {
   retrying(error: unknown, delayMs: number): void;
   /** A call succeeded after transient failures. */
   recovered(): void;
+  /**
+   * The output topic did not accept a dead-letter record (again): the record stays unfinished, its offset
+   * uncommitted, and the send is retried in the background while other records go on.
+   */
+  outputBlocked(topic: string, record: RecordCoordinates, error: unknown): void;
+  /** A record {@link outputBlocked} reported is accepted at last, or given up because the bridge stops. */
+  outputCleared(topic: string, record: RecordCoordinates): void;
+}
+
+/**
+ * How `process()` left a record: finished, or to be finished once an output accepts it. Meanwhile the record's key
+ * is free (its outcome is decided, only its copy is pending), and the record stays unfinished: not committed past.
+ */
+export type ProcessOutcome = FinishDisposition | DeferredFinish;
+
+/** A record whose finish waits for an output; `finished` rejects only with `RetryAbortedError` (shutdown). */
+export interface DeferredFinish {
+  readonly finished: Promise<FinishDisposition>;
 }
 
 export interface RecordProcessorOptions {
@@ -57,10 +76,34 @@ export class RecordProcessor {
     private readonly options: RecordProcessorOptions,
   ) {}
 
-  async process(record: RecordCoordinates, message: KafkaMessage, signal: AbortSignal): Promise<FinishDisposition> {
+  /** Replies decoded by {@link coalescingOf} before they run, so that {@link process} decodes each only once. */
+  private readonly decoded = new WeakMap<KafkaMessage, ActivityTaskResponse>();
+
+  /**
+   * The attempt a reply is about and whether it is a heartbeat or the attempt's final reply, for the scheduler to
+   * coalesce heartbeats queued behind a slow call. Undefined for records it must not touch: undecodable ones (they
+   * are dead-lettered) and replies by `activityRef` (no token names their attempt).
+   */
+  coalescingOf(record: RecordCoordinates, message: KafkaMessage): Omit<Coalescing, 'onDropped'> | undefined {
     let response: ActivityTaskResponse;
     try {
       response = this.decode(record, message);
+    } catch {
+      return undefined;
+    }
+    this.decoded.set(message, response);
+    if (!response.taskToken) return undefined;
+    return {
+      attempt: response.taskToken.toString('base64'),
+      kind: response.outcome.kind === 'heartbeat' ? 'heartbeat' : 'final',
+    };
+  }
+
+  async process(record: RecordCoordinates, message: KafkaMessage, signal: AbortSignal): Promise<ProcessOutcome> {
+    let response: ActivityTaskResponse;
+    try {
+      response = this.decoded.get(message) ?? this.decode(record, message);
+      this.decoded.delete(message);
     } catch (err) {
       return this.deadLetter(record, message, err as Error, signal);
     }
@@ -153,7 +196,7 @@ export class RecordProcessor {
     response: ActivityTaskResponse,
     err: StaleActivityError,
     signal: AbortSignal,
-  ): Promise<FinishDisposition> {
+  ): Promise<ProcessOutcome> {
     const count = (reason: StaleReason): void => {
       this.events.stale(reason);
       this.log.info(
@@ -175,32 +218,89 @@ export class RecordProcessor {
     message: KafkaMessage,
     error: Error,
     signal: AbortSignal,
-  ): Promise<FinishDisposition> {
+  ): Promise<ProcessOutcome> {
     const errorClass = error.name || 'Error';
     this.log.warn({ record, errorClass, err: error.message }, 'dead-lettering record');
-    // A broker hiccup must not lose the record: retry until the dead-letter topic acknowledged.
-    await this.withRetry(
-      () => this.deadLetters.publish(record, message, error),
-      signal,
-      () => true,
-    );
+    try {
+      await this.deadLetters.publish(record, message, error);
+    } catch (err) {
+      return { finished: this.deadLetterInBackground(record, message, error, err, signal) };
+    }
     this.events.deadLettered(errorClass);
     return 'dead-lettered';
   }
 
-  private withRetry<T>(
-    operation: () => Promise<T>,
+  /**
+   * Retries a dead-letter record the topic refused (missing topic, ACL, broker away) until it is accepted or the
+   * bridge stops, without holding the record's key: a later reply of the same workflow must not wait on the
+   * dead-letter topic. The record stays unfinished, so no commit passes it before the copy is safe.
+   */
+  private async deadLetterInBackground(
+    record: RecordCoordinates,
+    message: KafkaMessage,
+    error: Error,
+    firstFailure: unknown,
     signal: AbortSignal,
-    shouldRetry?: (err: unknown) => boolean,
-  ): Promise<T> {
+  ): Promise<FinishDisposition> {
+    const topic = this.deadLetters.topic;
+    // The record now outlives its batch: own copies, so that it does not keep the whole fetch response alive.
+    const own = {
+      ...message,
+      key: message.key && Buffer.from(message.key),
+      value: message.value && Buffer.from(message.value),
+      headers: copyHeaders(message.headers),
+    } as KafkaMessage;
+    this.events.outputBlocked(topic, record, firstFailure);
+    this.log.error(
+      { record, topic, err: firstFailure },
+      'the dead-letter topic does not accept the record: it stays uncommitted and is retried in the background, while later records go on',
+    );
+    try {
+      await retry(
+        ({ attempt }) => {
+          // The first attempt is the one that just failed: wait a backoff before the next.
+          if (attempt === 1) throw firstFailure;
+          return this.deadLetters.publish(record, own, error);
+        },
+        {
+          ...this.options.retry,
+          signal,
+          shouldRetry: () => true,
+          onRetry: ({ error: sendError, attempt }) => {
+            if (attempt > 1) this.events.outputBlocked(topic, record, sendError);
+          },
+        },
+      );
+    } finally {
+      this.events.outputCleared(topic, record);
+    }
+    this.log.info({ record, topic }, 'dead-lettered a record the topic had refused');
+    this.events.deadLettered(error.name || 'Error');
+    return 'dead-lettered';
+  }
+
+  private withRetry<T>(operation: () => Promise<T>, signal: AbortSignal): Promise<T> {
     return retry(operation, {
       ...this.options.retry,
       signal,
       // Each error says whether a retry can succeed; the dispatcher classified Temporal's answer where it called.
-      shouldRetry: shouldRetry ?? isRetryable,
+      shouldRetry: isRetryable,
       onRetry: ({ error, delayMs }) => this.events.retrying(error, delayMs),
     });
   }
+}
+
+function copyHeaders(headers: KafkaMessage['headers']): KafkaMessage['headers'] {
+  if (headers === undefined) return undefined;
+  const copy: NonNullable<KafkaMessage['headers']> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    copy[name] = Array.isArray(value)
+      ? value.map((item) => (Buffer.isBuffer(item) ? Buffer.from(item) : item))
+      : Buffer.isBuffer(value)
+        ? Buffer.from(value)
+        : value;
+  }
+  return copy;
 }
 
 function tokenOf(response: ActivityTaskResponse): string | undefined {

@@ -5,6 +5,7 @@ import {
   OffsetTracker,
   partitionKey,
   splitPartitionKey,
+  type PartitionCommitLag,
 } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -23,6 +24,10 @@ export interface ReplyConsumerOptions {
   /** Called with per-partition lag after each batch. */
   onLag?: (topic: string, partition: number, lag: number) => void;
   onInFlight?: (count: number) => void;
+  /** Called for every queued heartbeat dropped in favour of a newer reply of its attempt. */
+  onHeartbeatCoalesced?: () => void;
+  /** Called with every tracked partition's commit lag after each periodic commit. */
+  onCommitLag?: (lags: PartitionCommitLag[]) => void;
   /** Told when the consumer joins its group (ready) or crashes / disconnects (not ready, with why). */
   onReadyChange?: (ready: boolean, detail: string) => void;
 }
@@ -118,7 +123,10 @@ export class ReplyConsumer {
     for (const topic of this.options.topics) {
       await this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning });
     }
-    this.commitTimer = setInterval(() => void this.commitFinished(), this.options.commitIntervalMs ?? 1000);
+    this.commitTimer = setInterval(() => {
+      void this.commitFinished();
+      this.options.onCommitLag?.(this.tracker.commitLag());
+    }, this.options.commitIntervalMs ?? 1000);
     await this.run();
   }
 
@@ -221,13 +229,29 @@ export class ReplyConsumer {
         this.partitionsSeen.add(partitionId);
         // Records without a key are independent of each other.
         const key = `${topic}/${partition}/${message.key ? message.key.toString('base64') : `#${message.offset}`}`;
+        const coalescing = this.processor.coalescingOf(record, message);
         await this.scheduler.submit(
           key,
           async () => {
-            const disposition = await this.processor.process(record, message, this.abort.signal);
-            this.tracker.finish(topic, partition, message.offset, disposition);
+            const outcome = await this.processor.process(record, message, this.abort.signal);
+            if (typeof outcome === 'string') this.tracker.finish(topic, partition, message.offset, outcome);
+            // Its key goes on; the record stays unfinished until an output accepts it (aborted: never, uncommitted).
+            else
+              void outcome.finished.then(
+                (disposition) => this.tracker.finish(topic, partition, message.offset, disposition),
+                () => undefined,
+              );
           },
           this.abort.signal,
+          // A heartbeat queued behind a slow call gives way to a newer one or to its attempt's final reply: its
+          // offset finishes as dropped, so the commit passes it.
+          coalescing && {
+            ...coalescing,
+            onDropped: () => {
+              this.tracker.finish(topic, partition, message.offset, 'dropped');
+              this.options.onHeartbeatCoalesced?.();
+            },
+          },
         );
         this.options.onInFlight?.(this.scheduler.inFlight);
         resolveOffset(message.offset);

@@ -42,6 +42,22 @@ export interface BridgeMetrics {
    * acknowledgement of the call — the end-to-end delay the bridge adds to a reply, Kafka included.
    */
   readonly replyLatency: Histogram<'outcome'>;
+  /**
+   * `tkb_uncommitted_records{topic,partition}`: records started and not finished (in flight, queued behind their
+   * key, or waiting for an output): the partition's commit cannot pass the oldest of them.
+   */
+  readonly uncommittedRecords: Gauge<'topic' | 'partition'>;
+  /** `tkb_oldest_unfinished_age_seconds{topic,partition}`: how long the partition's oldest unfinished record has been started. */
+  readonly oldestUnfinishedAge: Gauge<'topic' | 'partition'>;
+  /** `tkb_output_blocked_records{topic}`: dead-letter records the topic did not accept, retried in the background. */
+  readonly outputBlockedRecords: Gauge<'topic'>;
+  /**
+   * `tkb_heartbeats_coalesced_total`: heartbeat replies never sent to Temporal because a newer heartbeat or the final
+   * reply of the same attempt was queued behind the same slow call.
+   */
+  readonly heartbeatsCoalescedTotal: Counter;
+  /** `tkb_output_send_failures_total{topic}`: sends to an output topic (dead-letter, request) that failed. */
+  readonly outputSendFailuresTotal: Counter<'topic'>;
 }
 
 /** Options of {@link createBridgeMetrics}. */
@@ -120,9 +136,48 @@ export function createBridgeMetrics(options: CreateBridgeMetricsOptions = {}): B
     registers: [registry],
   });
 
+  const uncommittedRecords = new Gauge({
+    name: 'tkb_uncommitted_records',
+    help: "Records started and not yet finished per partition; the partition's commit waits for the oldest",
+    labelNames: ['topic', 'partition'] as const,
+    registers: [registry],
+  });
+
+  const oldestUnfinishedAge = new Gauge({
+    name: 'tkb_oldest_unfinished_age_seconds',
+    help: "Seconds since the partition's oldest unfinished record was started (0: none unfinished)",
+    labelNames: ['topic', 'partition'] as const,
+    registers: [registry],
+  });
+
+  const outputBlockedRecords = new Gauge({
+    name: 'tkb_output_blocked_records',
+    help: 'Dead-letter records the topic has not accepted, kept uncommitted and retried in the background',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+  });
+
+  const outputSendFailuresTotal = new Counter({
+    name: 'tkb_output_send_failures_total',
+    help: 'Sends of dead-letter records or cancel notices that the broker did not accept',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+  });
+
+  const heartbeatsCoalescedTotal = new Counter({
+    name: 'tkb_heartbeats_coalesced_total',
+    help: 'Heartbeat replies skipped because a newer heartbeat or the final reply of their attempt was queued behind them',
+    registers: [registry],
+  });
+
   return {
     registry,
     replyLatency,
+    heartbeatsCoalescedTotal,
+    uncommittedRecords,
+    oldestUnfinishedAge,
+    outputBlockedRecords,
+    outputSendFailuresTotal,
     recordsTotal,
     temporalCallDuration,
     temporalRetriesTotal,

@@ -70,6 +70,7 @@ describe('compileBridgeOptions', () => {
         staleReplies: 'drop',
         staleLookupsPerSecond: 10,
       },
+      outputs: { sendTimeoutMs: 30_000, maxMessageBytes: 1_048_588 },
       retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
       shutdown: { drainTimeoutMs: 30_000 },
       cancellation: { pollIntervalMs: 15_000, maxTrackedRequests: 50_000, describesPerSecond: 50 },

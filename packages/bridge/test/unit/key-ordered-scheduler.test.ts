@@ -193,4 +193,100 @@ describe('KeyOrderedScheduler', () => {
     expect(peak).toBeLessThanOrEqual(16);
     for (const sequence of perKey.values()) expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
   });
+
+  describe('coalescing heartbeats', () => {
+    /** Submits a task that records its name when it runs, with the given coalescing. */
+    function submitter(scheduler: KeyOrderedScheduler, ran: string[], dropped: string[]) {
+      return (key: string, name: string, attempt?: string, kind?: 'heartbeat' | 'final', hold?: Promise<void>) =>
+        scheduler.submit(
+          key,
+          async () => {
+            ran.push(name);
+            await hold;
+          },
+          undefined,
+          attempt === undefined || kind === undefined
+            ? undefined
+            : { attempt, kind, onDropped: () => void dropped.push(name) },
+        );
+    }
+
+    it('replaces a queued heartbeat of an attempt by a newer one; the running one finishes', async () => {
+      const scheduler = new KeyOrderedScheduler({ maxInFlight: 100 });
+      const ran: string[] = [];
+      const dropped: string[] = [];
+      const submit = submitter(scheduler, ran, dropped);
+      const slow = gate();
+      await submit('k', 'hb1', 'a', 'heartbeat', slow.promise);
+      for (let i = 2; i <= 50; i++) await submit('k', `hb${i}`, 'a', 'heartbeat');
+      expect(scheduler.inFlight).toBe(2);
+      slow.open();
+      await scheduler.drain();
+      expect(ran).toEqual(['hb1', 'hb50']);
+      expect(dropped).toEqual(Array.from({ length: 48 }, (_, i) => `hb${i + 2}`));
+    });
+
+    it('drops the queued heartbeats of an attempt when its final reply arrives, and keeps the key order', async () => {
+      const scheduler = new KeyOrderedScheduler({ maxInFlight: 100 });
+      const ran: string[] = [];
+      const dropped: string[] = [];
+      const submit = submitter(scheduler, ran, dropped);
+      const slow = gate();
+      await submit('k', 'first', undefined, undefined, slow.promise);
+      await submit('k', 'hb-a', 'a', 'heartbeat');
+      await submit('k', 'hb-b', 'b', 'heartbeat');
+      await submit('k', 'plain');
+      await submit('k', 'done-a', 'a', 'final');
+      await submit('k', 'hb-a-late', 'a', 'heartbeat');
+      expect(dropped).toEqual(['hb-a']);
+      slow.open();
+      await scheduler.drain();
+      // b's heartbeat is another attempt: it stays. A heartbeat after the final reply runs (Temporal answers stale).
+      expect(ran).toEqual(['first', 'hb-b', 'plain', 'done-a', 'hb-a-late']);
+    });
+
+    it('never coalesces across keys', async () => {
+      const scheduler = new KeyOrderedScheduler({ maxInFlight: 100 });
+      const ran: string[] = [];
+      const dropped: string[] = [];
+      const submit = submitter(scheduler, ran, dropped);
+      const slowK = gate();
+      const slowL = gate();
+      await submit('k', 'k0', undefined, undefined, slowK.promise);
+      await submit('l', 'l0', undefined, undefined, slowL.promise);
+      await submit('k', 'k-hb', 'a', 'heartbeat');
+      await submit('l', 'l-hb', 'a', 'heartbeat');
+      await submit('k', 'k-done', 'a', 'final');
+      slowK.open();
+      slowL.open();
+      await scheduler.drain();
+      expect(dropped).toEqual(['k-hb']);
+      expect(ran.sort()).toEqual(['k-done', 'k0', 'l-hb', 'l0']);
+    });
+
+    it('frees the slot of a dropped heartbeat at once, admitting a waiting submitter', async () => {
+      const scheduler = new KeyOrderedScheduler({ maxInFlight: 3 });
+      const ran: string[] = [];
+      const dropped: string[] = [];
+      const submit = submitter(scheduler, ran, dropped);
+      const slow = gate();
+      await submit('k', 'running', undefined, undefined, slow.promise);
+      await submit('k', 'hb1', 'a', 'heartbeat');
+      await submit('k', 'hb2', 'a', 'heartbeat');
+      expect(scheduler.inFlight).toBe(2);
+      await submit('k', 'hb3', 'a', 'heartbeat');
+      await submit('other', 'other-slow', undefined, undefined, slow.promise);
+      expect(scheduler.inFlight).toBe(3);
+      let admitted = false;
+      const waiting = submit('k', 'done', 'a', 'final').then(() => (admitted = true));
+      await tick();
+      expect(admitted).toBe(false);
+      slow.open();
+      await waiting;
+      await scheduler.drain();
+      expect(dropped).toEqual(['hb1', 'hb2']);
+      expect(ran).toContain('done');
+      expect(scheduler.inFlight).toBe(0);
+    });
+  });
 });
