@@ -117,3 +117,13 @@ export async function manyApprovalsWorkflow(expenses: Expense[]): Promise<string
   const results = await all;
   return `${results.filter((result) => result.status === 'fulfilled').length} decided`;
 }
+
+const { approveExpense: approveExpenseQuickly } = proxyActivities<{ approveExpense(e: Expense): Promise<Decision> }>({
+  startToCloseTimeout: '20s',
+  retry: { maximumAttempts: 1 },
+});
+
+/** The expense workflow with a 20 s start-to-close timeout and no retry: a request that soon times out. */
+export async function quickExpenseWorkflow(expense: Expense): Promise<Decision> {
+  return approveExpenseQuickly(expense);
+}
