@@ -9,6 +9,7 @@ import {
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetryAbortedError } from '../errors';
+import { traceReplyRecord } from '../observability/tracing';
 import { KeyOrderedScheduler } from './key-ordered-scheduler';
 import type { RecordProcessor } from './record-processor';
 
@@ -224,7 +225,9 @@ export class ReplyConsumer {
         await this.scheduler.submit(
           key,
           async () => {
-            const disposition = await this.processor.process(record, message, this.abort.signal);
+            const disposition = await traceReplyRecord({ ...record, groupId: this.options.groupId }, message, () =>
+              this.processor.process(record, message, this.abort.signal),
+            );
             this.tracker.finish(topic, partition, message.offset, disposition);
           },
           this.abort.signal,
