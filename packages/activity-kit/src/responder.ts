@@ -24,6 +24,7 @@ export {
 export type { KafkaConnectionOptions } from './kafka/connection-options';
 export { fromWirePayload, payloadSize, toWirePayload } from './requester/payloads';
 export { activityRefOf } from './responder/activity-ref';
+export { replyTraceHeaders, type TraceHeaders } from './tracing/trace-context';
 export {
   ReplyPublisher,
   type FailureReply,

@@ -8,6 +8,7 @@ import { CancelNoticePublisher } from './cancellation/cancel-notice-publisher';
 import { cancelWatchMetrics } from './cancellation/cancel-watch-metrics';
 import { DirectCancelNotices } from './cancellation/direct-cancel-notices';
 import { PendingCancelWatcher } from './cancellation/pending-cancel-watcher';
+import { requestReplyMetrics } from './cancellation/request-reply-metrics';
 import type { BridgeOptions } from './config/options';
 import { checkTlsFiles } from './config/tls-files';
 import { RecordProcessor, type ProcessorEvents } from './consumer/record-processor';
@@ -211,6 +212,10 @@ export class Bridge {
         },
         {
           ...cancelMetrics,
+          ...requestReplyMetrics(this.metrics.registry, {
+            unansweredFraction: cancellation.unansweredFraction,
+            unanswered: (fraction) => this.cancelWatcher?.unanswered(fraction) ?? new Map(),
+          }),
           status: (ready, detail) =>
             ready ? this.health.setReady('cancelWatch', detail) : this.health.setNotReady('cancelWatch', detail),
         },
@@ -285,9 +290,10 @@ export class Bridge {
   private processorEvents(): ProcessorEvents {
     const { metrics, health, log } = this;
     return {
-      outcome: (kind, latencyMs) => {
+      outcome: (kind, latencyMs, attempt) => {
         metrics.recordsTotal.inc({ outcome: kind });
         metrics.replyLatency.observe({ outcome: kind }, Math.max(0, latencyMs) / 1000);
+        this.cancelWatcher?.replied({ ...attempt, final: kind !== 'heartbeat', atMs: Date.now() });
         health.setReady('temporal', 'ok');
       },
       deadLettered: (errorClass) => {

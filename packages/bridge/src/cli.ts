@@ -7,12 +7,25 @@ import { ConfigError, StartInterruptedError } from './errors';
 import { createLogger } from './observability/logger';
 import { redrive, type RedriveOptions } from './redrive/redrive';
 import { formatRedriveReport } from './redrive/redrive-table';
+import { startTraceExport } from './observability/trace-export';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 async function runBridge(options: ConstructorParameters<typeof Bridge>[0]): Promise<void> {
   // The data converter module and result schemas file; a ConfigError here exits 2 before anything starts.
-  const bridge = new Bridge(options, await loadBridgeDependencies(options));
+  const dependencies = await loadBridgeDependencies(options);
+  // Spans are exported only when the standard OTEL_* variables ask for it; otherwise no SDK is loaded.
+  const traces = await startTraceExport();
+  const bridge = new Bridge(options, dependencies);
+  if (traces) bridge.log.info({ exporters: traces.description }, 'exporting traces');
+  try {
+    await runUntilSignalled(bridge);
+  } finally {
+    await traces?.shutdown().catch((err: unknown) => bridge.log.warn({ err }, 'could not flush the last spans'));
+  }
+}
+
+async function runUntilSignalled(bridge: Bridge): Promise<void> {
   const stopped = new Promise<void>((resolve) => {
     for (const signal of SIGNALS) {
       process.once(signal, () => {

@@ -4,6 +4,13 @@ export const RecordHeaders = {
   record: 'tkb-record',
   /** How the value is framed: `avro-single-object` (0xC3 0x01 + CRC-64-AVRO fingerprint) or `confluent`. */
   encoding: 'tkb-encoding',
-  /** W3C trace context of the activity, when a tracer was active. */
+  /**
+   * W3C trace context: on a request, the activity's span (when a tracer was active); on a reply, the span of the
+   * service that answered (or the request's, passed on).
+   */
   traceparent: 'traceparent',
+  /** W3C vendor trace state travelling with `traceparent`. */
+  tracestate: 'tracestate',
+  /** On a reply: the request's `traceparent` (the activity's span), which the bridge's span links to. */
+  activityTraceparent: 'tkb-activity-traceparent',
 } as const;

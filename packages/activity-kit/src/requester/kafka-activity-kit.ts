@@ -4,12 +4,11 @@ import avro from 'avsc';
 import { createWireCodec, type WireCodec } from '../codec';
 import { InputSchemaMismatchError, RequestTooLargeError } from '../errors';
 import { createKafkaClient } from '../kafka/connection-options';
-import { RecordHeaders } from '../kafka/record-headers';
 import { compileActivityKitOptions, type ActivityKitOptions, type CompiledActivityKitOptions } from '../options';
 import { buildActivityTaskRequest } from './activity-task-request';
 import { payloadSize, toWirePayload } from './payloads';
 import { publisherKafkaOptions, RequestPublisher } from './request-publisher';
-import { activeTraceparent } from './trace-context';
+import { traceHeadersOf } from '../tracing/trace-context';
 
 /** Per-call options of {@link KafkaActivityKit.completeViaKafka}. */
 export interface CompleteViaKafkaOptions {
@@ -91,8 +90,7 @@ export class KafkaActivityKit {
       headers: { ...this.options.requestHeaders, ...options.headers },
     });
     const key = options.key ?? info.workflowExecution?.workflowId ?? info.activityId;
-    const traceparent = activeTraceparent();
-    await this.publisher.publish(request, key, traceparent ? { [RecordHeaders.traceparent]: traceparent } : {});
+    await this.publisher.publish(request, key, traceHeadersOf());
     throw new CompleteAsyncError();
   }
 

@@ -12,9 +12,17 @@ import { toWirePayload } from '../requester/payloads';
  * Whom a reply is for: the request itself (preferred), or an activity addressed by ids on a given topic (build the
  * ref with `activityRefOf(request)`).
  */
-export type ReplyTarget =
+export type ReplyTarget = (
   | (Pick<ActivityTaskRequest, 'requestId' | 'taskToken' | 'replyTo' | 'workflowId' | 'activityId'> & { key?: string })
-  | { replyTo: string; key?: string; activityRef: ActivityRef };
+  | { replyTo: string; key?: string; activityRef: ActivityRef }
+) & {
+  /**
+   * Extra Kafka record headers of the reply, e.g. its trace context: `replyTraceHeaders(requestRecord.headers)`
+   * continues the activity's trace (TaskResponder sets them itself). Not the request's `headers` field, which a
+   * target spread from a request carries and which never goes into the reply.
+   */
+  recordHeaders?: Record<string, string>;
+};
 
 /** Failure details of a Failed reply; `type` and `nonRetryable` reach the workflow's ApplicationFailure. */
 export interface FailureReply {
@@ -146,7 +154,11 @@ export class ReplyPublisher {
           {
             key,
             value,
-            headers: { [RecordHeaders.record]: 'ActivityTaskResponse', [RecordHeaders.encoding]: 'avro-single-object' },
+            headers: {
+              ...target.recordHeaders,
+              [RecordHeaders.record]: 'ActivityTaskResponse',
+              [RecordHeaders.encoding]: 'avro-single-object',
+            },
           },
         ],
       });

@@ -10,6 +10,7 @@ import { fromWirePayload } from '../requester/payloads';
 import { LatestAttempts } from './latest-attempts';
 import { ReplyPublisher, type FailureReply } from './reply-publisher';
 import { isRebalanceError, partitionKey, splitPartitionKey } from '../kafka/partitions';
+import { startTaskSpan, type TaskSpan } from '../tracing/task-span';
 
 /** What a paused or reset attempt replies: a retryable failure Temporal takes, never a refused cancellation. */
 const STOPPED_ATTEMPT_FAILURES = {
@@ -289,7 +290,7 @@ export class TaskResponder {
         this.inFlight++;
         this.counts.started++;
         // Not awaited: the partition keeps flowing (cancel notices must reach running tasks) while this one works.
-        void this.handle(request!, message.key?.toString(), context)
+        void this.handle(request!, message, context)
           .catch((err: unknown) => this.options.onError(err, context))
           .finally(() => {
             this.releaseSlot();
@@ -336,13 +337,30 @@ export class TaskResponder {
 
   private async handle(
     request: ActivityTaskRequest,
-    key: string | undefined,
+    message: KafkaMessage,
     context: { topic: string; partition: number; offset: string },
   ): Promise<void> {
     const controller = new AbortController();
     const tokenKey = request.taskToken.toString('base64');
+    const key = message.key?.toString();
     this.running.set(tokenKey, { controller });
-    const target = { ...request, key };
+    const span = startTaskSpan(request, message.headers, { ...context, groupId: this.options.groupId });
+    try {
+      await this.handleInSpan(request, key, controller, span, context);
+    } finally {
+      span.end();
+    }
+  }
+
+  private async handleInSpan(
+    request: ActivityTaskRequest,
+    key: string | undefined,
+    controller: AbortController,
+    span: TaskSpan,
+    context: { topic: string; partition: number; offset: string },
+  ): Promise<void> {
+    const tokenKey = request.taskToken.toString('base64');
+    const target = { ...request, key, recordHeaders: span.replyHeaders };
     const task: IncomingTask = {
       request,
       key,
@@ -352,9 +370,10 @@ export class TaskResponder {
     };
     let reply: () => Promise<void>;
     try {
-      const result = await this.options.handler(task);
+      const result = await span.run(() => this.options.handler(task));
       reply = () => this.replies.complete(target, result);
     } catch (err) {
+      span.fail(err);
       reply = controller.signal.aborted
         ? this.stoppedReply(target, controller.signal.reason)
         : () => this.replies.fail(target, failureOf(err));

@@ -1,5 +1,5 @@
 import type { CancelReason } from '@temporal-kafka-bridge/activity-kit';
-import { temporal } from '@temporalio/proto';
+import { temporal, type google } from '@temporalio/proto';
 
 const Status = temporal.api.enums.v1.WorkflowExecutionStatus;
 const State = temporal.api.enums.v1.PendingActivityState;
@@ -31,6 +31,8 @@ export interface PendingActivity {
   /** A `temporal.api.enums.v1.PendingActivityState` value. */
   readonly state: number;
   readonly paused: boolean;
+  /** When the activity last heartbeated (any attempt), ms since the epoch; undefined if it never did. */
+  readonly lastHeartbeatAtMs?: number | undefined;
 }
 
 /**
@@ -100,6 +102,7 @@ export interface DescribeResponseLike {
     attempt?: number | null;
     state?: number | null;
     paused?: boolean | null;
+    lastHeartbeatTime?: google.protobuf.ITimestamp | null;
   }> | null;
 }
 
@@ -114,6 +117,14 @@ export function describedWorkflowOf(response: DescribeResponseLike): DescribedWo
       attempt: p.attempt ?? 0,
       state: p.state ?? State.PENDING_ACTIVITY_STATE_UNSPECIFIED,
       paused: p.paused ?? false,
+      lastHeartbeatAtMs: timestampMs(p.lastHeartbeatTime),
     })),
   };
+}
+
+/** A protobuf Timestamp in ms since the epoch; its `seconds` is a Long on the wire, a number when built by hand. */
+function timestampMs(ts: google.protobuf.ITimestamp | null | undefined): number | undefined {
+  if (!ts) return undefined;
+  // Number() reads a Long through its decimal toString(); seconds since 1970 fit a double exactly.
+  return Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }

@@ -3,13 +3,20 @@ import type { Connection } from '@temporalio/client';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { grpcStatusCode, taskTokenDigest, type RecordCoordinates } from '../errors';
-import { decideCancelNotices, describedWorkflowOf, type DescribedWorkflow } from './cancel-decisions';
+import {
+  decideCancelNotices,
+  describedWorkflowOf,
+  type DescribedWorkflow,
+  type PendingActivity,
+} from './cancel-decisions';
 import { GroupMember } from '../consumer/group-member';
 import type { AttemptStop, AttemptStopSink } from './attempt-stop';
 import type { CancelNoticePublisher } from './cancel-notice-publisher';
 import { RateLimiter } from './rate-limiter';
 import {
   WatchedRequests,
+  type ProcessedReply,
+  type ReplyTimings,
   type RequestTopicRecord,
   type WatchedRequest,
   type WatchedWorkflow,
@@ -60,6 +67,8 @@ export interface PendingCancelWatcherEvents {
   atCap?(paused: boolean): void;
   /** The watcher's state for readiness: ready once it runs; `detail` says what it tracks and how far behind it is. */
   status?(ready: boolean, detail: string): void;
+  /** A reply processed here was the first and/or the final one of a request this watcher follows. */
+  replyTimed?(timings: ReplyTimings): void;
 }
 
 /** Where a stop was learned, for logs. */
@@ -212,10 +221,30 @@ export class PendingCancelWatcher implements AttemptStopSink {
     this.reportTracked();
   }
 
+  /**
+   * Takes a reply the reply path had Temporal accept, to time its request (first and final reply); a reply whose
+   * request was not read yet is timed when it is.
+   */
+  replied(reply: ProcessedReply): void {
+    const timings = this.watched.replied(reply);
+    if (timings) this.events.replyTimed?.(timings);
+  }
+
+  /**
+   * Watched requests with no reply at all past `fraction` of their time to a timeout, by activity type: requests
+   * nobody seems to be working on.
+   */
+  unanswered(fraction: number): Map<string, number> {
+    return this.watched.unanswered(fraction, Date.now());
+  }
+
   private onMessage(topic: string, partition: number, message: KafkaMessage): void {
     const coordinates: RecordCoordinates = { topic, partition, offset: message.offset };
     const request = this.watched.read(coordinates, this.classify(coordinates, message.value, message.key));
-    if (request?.requestedStop !== undefined) void this.publish(request, request.requestedStop, 'heartbeat');
+    if (!request) return;
+    const timings = this.watched.takeEarlyReplies(request);
+    if (timings) this.events.replyTimed?.(timings);
+    if (request.requestedStop !== undefined) void this.publish(request, request.requestedStop, 'heartbeat');
   }
 
   /**
@@ -376,6 +405,7 @@ export class PendingCancelWatcher implements AttemptStopSink {
         this.events.describeFailed?.();
         return;
       }
+      if (described.kind === 'found') this.noteHeartbeats(workflow, described.pendingActivities);
       const { notify, untrack } = decideCancelNotices(workflow.requests, described);
       for (const request of untrack) this.watched.untrack(request);
       if (untrack.length > 0) this.wakeRoomWaiters();
@@ -390,6 +420,14 @@ export class PendingCancelWatcher implements AttemptStopSink {
     this.wakeRoomWaiters();
     this.reportTracked();
     await this.commit();
+  }
+
+  /** A heartbeat describe shows for a watched attempt answers it, though another replica may have processed it. */
+  private noteHeartbeats(workflow: WatchedWorkflow, pending: readonly PendingActivity[]): void {
+    for (const request of workflow.requests) {
+      const activity = pending.find((p) => p.activityId === request.activityId && p.attempt === request.attempt);
+      if (activity?.lastHeartbeatAtMs !== undefined) this.watched.heartbeatSeen(request, activity.lastHeartbeatAtMs);
+    }
   }
 
   private async describe(workflow: WatchedWorkflow): Promise<DescribedWorkflow> {

@@ -11,6 +11,9 @@ import { partitionKey } from '@temporal-kafka-bridge/activity-kit/internal';
  */
 const MAX_EXPECTED_STOPS = 10_000;
 
+/** Replies the reply path processed before the watcher read their request (it lags). Bounded the same way. */
+const MAX_EARLY_REPLIES = 10_000;
+
 /**
  * An open request of the request topic: an activity attempt waiting on a reply. Holds the request's small fields
  * only, each its own copy: never a view into a fetched record (which would keep the whole fetch response alive).
@@ -30,6 +33,35 @@ export interface WatchedRequest extends WatchedAttempt {
   notified: boolean;
   /** A stop Temporal announced in a heartbeat answer, which describe may not show (a reset). */
   requestedStop: CancelReason | undefined;
+  readonly activityType: string;
+  /** When the activity published the request (its `startedTime`), ms since the epoch. */
+  readonly startedAtMs: number;
+  /**
+   * When the attempt times out if nobody replies at all: the earlier of its deadline and, when it has one, its
+   * heartbeat timeout after `startedAtMs`; null when neither is set.
+   */
+  readonly silentTimeoutAtMs: number | null;
+  /** When the first reply (of any kind) for this attempt was seen, by the reply path or by describe. */
+  firstReplyAtMs: number | undefined;
+  /** Whether a final reply (Completed, Failed, Canceled) for this attempt was processed. */
+  finallyReplied: boolean;
+}
+
+/** A reply the reply path processed for an attempt, as the watcher correlates it with its request. */
+export interface ProcessedReply extends AttemptAddress {
+  /** Completed, Failed or Canceled: the attempt ends with it. */
+  readonly final: boolean;
+  /** When Temporal acknowledged it, ms since the epoch. */
+  readonly atMs: number;
+}
+
+/** What a reply's arrival told: the latencies to observe, in seconds from the request's `startedTime`. */
+export interface ReplyTimings {
+  readonly activityType: string;
+  /** Set when this was the attempt's first reply. */
+  readonly firstReplySeconds?: number;
+  /** Set when this was the attempt's final reply. */
+  readonly finalReplySeconds?: number;
 }
 
 /** The watched requests of one workflow run, described together. */
@@ -39,6 +71,9 @@ export interface WatchedWorkflow {
   readonly runId: string | null;
   readonly requests: readonly WatchedRequest[];
 }
+
+/** How a stop or a reply names its attempt: by task token, or by activity for a reply by `activityRef`. */
+export type AttemptAddress = Pick<AttemptStop, 'taskToken' | 'namespace' | 'workflowId' | 'runId' | 'activityId'>;
 
 /** What a record of the request topic turned out to be. */
 export type RequestTopicRecord =
@@ -83,6 +118,8 @@ export class WatchedRequests {
   private readonly partitions = new Map<string, PartitionState>();
   /** Stops learned for attempts whose request was not read yet, by {@link stopKey}. */
   private readonly expectedStops = new Map<string, CancelReason>();
+  /** Replies processed for attempts whose request was not read yet, by {@link stopKey}; the first and the final. */
+  private readonly earlyReplies = new Map<string, { firstAtMs: number; finalAtMs: number | undefined }>();
 
   /** Requests watched right now. */
   get size(): number {
@@ -121,6 +158,11 @@ export class WatchedRequests {
         key: key === null ? null : ownCopy(key),
         notified: false,
         requestedStop: undefined,
+        activityType: request.activityType,
+        startedAtMs: request.startedTime.getTime(),
+        silentTimeoutAtMs: silentTimeoutOf(request),
+        firstReplyAtMs: undefined,
+        finallyReplied: false,
       };
       watched.requestedStop = this.takeExpectedStop(watched);
       this.byToken.set(tokenKey, { request: watched, records: [{ partition, offset }] });
@@ -138,7 +180,7 @@ export class WatchedRequests {
    * The watched request that `stop` is about: the one with its task token, or — for a stop learned from a reply by
    * `activityRef` — the latest watched attempt of that activity.
    */
-  find(stop: AttemptStop): WatchedRequest | undefined {
+  find(stop: AttemptAddress): WatchedRequest | undefined {
     if (stop.taskToken) return this.byToken.get(stop.taskToken.toString('base64'))?.request;
     let found: WatchedRequest | undefined;
     for (const { request } of this.byToken.values()) {
@@ -153,6 +195,63 @@ export class WatchedRequests {
       }
     }
     return found;
+  }
+
+  /**
+   * Notes a reply the reply path processed. Returns the latencies it completes when its request is watched; a reply
+   * whose request was not read yet is remembered (bounded) and timed when the request arrives (see
+   * {@link takeEarlyReplies}).
+   */
+  replied(reply: ProcessedReply): ReplyTimings | undefined {
+    const request = this.find(reply);
+    if (request) return noteReply(request, reply.atMs, reply.final ? reply.atMs : undefined);
+    const key = stopKey(reply);
+    const early = this.earlyReplies.get(key);
+    this.earlyReplies.delete(key);
+    this.earlyReplies.set(key, {
+      firstAtMs: early?.firstAtMs ?? reply.atMs,
+      finalAtMs: early?.finalAtMs ?? (reply.final ? reply.atMs : undefined),
+    });
+    if (this.earlyReplies.size > MAX_EARLY_REPLIES) {
+      const oldest = this.earlyReplies.keys().next();
+      if (!oldest.done) this.earlyReplies.delete(oldest.value);
+    }
+    return undefined;
+  }
+
+  /** Applies to a request just read the replies processed before it was (once); returns the latencies they complete. */
+  takeEarlyReplies(request: WatchedRequest): ReplyTimings | undefined {
+    if (this.earlyReplies.size === 0) return undefined;
+    for (const key of [tokenStopKey(request.taskTokenBase64), activityStopKey(request)]) {
+      const early = this.earlyReplies.get(key);
+      if (early !== undefined) {
+        this.earlyReplies.delete(key);
+        return noteReply(request, early.firstAtMs, early.finalAtMs);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Notes that describe showed a heartbeat of `request`'s attempt at `atMs`: a reply another replica processed. It
+   * counts as answered; the latency histograms are left to the replica that processed it.
+   */
+  heartbeatSeen(request: WatchedRequest, atMs: number): void {
+    if (request.firstReplyAtMs === undefined && atMs >= request.startedAtMs) request.firstReplyAtMs = atMs;
+  }
+
+  /**
+   * Requests with no reply at all past `fraction` of their time to {@link WatchedRequest.silentTimeoutAtMs}, by
+   * activity type: nobody seems to be working on them. Requests without a timeout are not counted.
+   */
+  unanswered(fraction: number, nowMs: number): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { request } of this.byToken.values()) {
+      if (request.firstReplyAtMs !== undefined || request.silentTimeoutAtMs === null) continue;
+      const overdueAtMs = request.startedAtMs + fraction * (request.silentTimeoutAtMs - request.startedAtMs);
+      if (nowMs >= overdueAtMs) counts.set(request.activityType, (counts.get(request.activityType) ?? 0) + 1);
+    }
+    return counts;
   }
 
   /** Remembers `stop` for a request not read yet; {@link read} applies it when the request arrives. */
@@ -255,6 +354,34 @@ export class WatchedRequests {
     }
     return state;
   }
+}
+
+/** The time the attempt of `request` times out when nobody replies, not even with a heartbeat. */
+function silentTimeoutOf(request: ActivityTaskRequest): number | null {
+  const candidates: number[] = [];
+  if (request.deadline !== null) candidates.push(request.deadline.getTime());
+  if (request.heartbeatTimeoutMs) candidates.push(request.startedTime.getTime() + request.heartbeatTimeoutMs);
+  return candidates.length > 0 ? Math.min(...candidates) : null;
+}
+
+/** Marks the first and the final reply of `request` (each once) and returns the latencies they complete. */
+function noteReply(request: WatchedRequest, firstAtMs: number, finalAtMs: number | undefined): ReplyTimings {
+  const seconds = (atMs: number): number => Math.max(0, atMs - request.startedAtMs) / 1000;
+  let firstReplySeconds: number | undefined;
+  let finalReplySeconds: number | undefined;
+  if (request.firstReplyAtMs === undefined) {
+    request.firstReplyAtMs = firstAtMs;
+    firstReplySeconds = seconds(firstAtMs);
+  }
+  if (finalAtMs !== undefined && !request.finallyReplied) {
+    request.finallyReplied = true;
+    finalReplySeconds = seconds(finalAtMs);
+  }
+  return {
+    activityType: request.activityType,
+    ...(firstReplySeconds === undefined ? {} : { firstReplySeconds }),
+    ...(finalReplySeconds === undefined ? {} : { finalReplySeconds }),
+  };
 }
 
 /** A copy with a memory of its own: small Buffers otherwise share (and keep alive) an 8 KiB pool slab. */

@@ -148,6 +148,11 @@ export interface CancellationOptions {
   maxTrackedRequests: number;
   /** DescribeWorkflowExecution calls of the cancel watcher per second at most, one per workflow run. @default 50 */
   describesPerSecond: number;
+  /**
+   * How far towards its timeout (its deadline, or its heartbeat timeout when sooner) a followed request may go with no
+   * reply at all before it counts in `tkb_requests_unanswered`: 0.5 = half-way. @default 0.5
+   */
+  unansweredFraction: number;
 }
 
 /** HTTP server for /healthz, /readyz and /metrics. */
@@ -227,7 +232,12 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
     outputs: { sendTimeoutMs: 30_000, maxMessageBytes: 1_048_588 },
     retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
     shutdown: { drainTimeoutMs: 30_000 },
-    cancellation: { pollIntervalMs: 15_000, maxTrackedRequests: 50_000, describesPerSecond: 50 },
+    cancellation: {
+      pollIntervalMs: 15_000,
+      maxTrackedRequests: 50_000,
+      describesPerSecond: 50,
+      unansweredFraction: 0.5,
+    },
     http: { host: '0.0.0.0', port: 9464 },
     grpcHealth: { host: '0.0.0.0' },
     log: { level: 'info' },
@@ -323,6 +333,7 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
       pollIntervalMs: value('cancellation.pollIntervalMs') as number,
       maxTrackedRequests: value('cancellation.maxTrackedRequests') as number,
       describesPerSecond: value('cancellation.describesPerSecond') as number,
+      unansweredFraction: value('cancellation.unansweredFraction') as number,
     },
     http: { host: value('http.host') as string, port: value('http.port') as number },
     grpcHealth: {

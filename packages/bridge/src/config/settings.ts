@@ -349,6 +349,13 @@ const ROWS: readonly SettingRow[] = [
     defaultText: '50',
   },
   {
+    path: 'cancellation.unansweredFraction',
+    kind: { type: 'number', min: 0, max: 1 },
+    description:
+      'Fraction of its time to a timeout after which a followed request with no reply counts in tkb_requests_unanswered',
+    defaultText: '0.5',
+  },
+  {
     path: 'http.host',
     kind: { type: 'string' },
     description: 'Address of the /healthz, /readyz, /metrics server',

@@ -18,14 +18,17 @@ import {
 } from '../errors';
 import type { RetrySettings } from '../config/options';
 import { retry } from '../retry/retry';
-import type { CompletionDispatcher } from '../temporal/completion-dispatcher';
+import type { CompletionDispatcher, DispatchResult } from '../temporal/completion-dispatcher';
 import type { Coalescing } from './key-ordered-scheduler';
 import type { FinishDisposition } from '@temporal-kafka-bridge/activity-kit/internal';
 
 /** What the processor reports, for metrics and readiness. */
 export interface ProcessorEvents {
-  /** A reply became its Temporal call, `latencyMs` after the responder stamped it (`respondedTime`). */
-  outcome(kind: ActivityTaskResponse['outcome']['kind'], latencyMs: number): void;
+  /**
+   * A reply became its Temporal call, `latencyMs` after the responder stamped it (`respondedTime`); `attempt` says
+   * which activity attempt it answered.
+   */
+  outcome(kind: ActivityTaskResponse['outcome']['kind'], latencyMs: number, attempt: RepliedAttempt): void;
   deadLettered(errorClass: string): void;
   stale(reason: StaleReason): void;
   /** A Temporal call failed transiently and will be retried after `delayMs`. */
@@ -51,6 +54,9 @@ export type ProcessOutcome = FinishDisposition | DeferredFinish;
 export interface DeferredFinish {
   readonly finished: Promise<FinishDisposition>;
 }
+
+/** The attempt a processed reply answered: the dispatcher's result and the reply's task token, if it had one. */
+export type RepliedAttempt = DispatchResult & { readonly taskToken: Buffer | undefined };
 
 export interface RecordProcessorOptions {
   maxRecordBytes: number;
@@ -163,7 +169,10 @@ export class RecordProcessor {
       }
     }, signal);
     if (failedBefore) this.events.recovered();
-    this.events.outcome(response.outcome.kind, Date.now() - response.respondedTime.getTime());
+    this.events.outcome(response.outcome.kind, Date.now() - response.respondedTime.getTime(), {
+      ...result,
+      taskToken: response.taskToken ?? undefined,
+    });
     // Guarded: the token digest is a sha256 per record, wasted when debug logging is off.
     if (this.log.isLevelEnabled('debug')) {
       this.log.debug(

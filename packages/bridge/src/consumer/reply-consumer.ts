@@ -10,6 +10,7 @@ import {
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetryAbortedError } from '../errors';
+import { traceReplyRecord } from '../observability/tracing';
 import { KeyOrderedScheduler } from './key-ordered-scheduler';
 import type { RecordProcessor } from './record-processor';
 
@@ -233,7 +234,9 @@ export class ReplyConsumer {
         await this.scheduler.submit(
           key,
           async () => {
-            const outcome = await this.processor.process(record, message, this.abort.signal);
+            const outcome = await traceReplyRecord({ ...record, groupId: this.options.groupId }, message, () =>
+              this.processor.process(record, message, this.abort.signal),
+            );
             if (typeof outcome === 'string') this.tracker.finish(topic, partition, message.offset, outcome);
             // Its key goes on; the record stays unfinished until an output accepts it (aborted: never, uncommitted).
             else

@@ -17,6 +17,7 @@ import {
   type RecordCoordinates,
   type TemporalCall,
 } from '../errors';
+import { traceTemporalCall } from '../observability/tracing';
 import { refAddress } from './activity-ref-address';
 import type { NamespaceClients } from './namespace-clients';
 import type { StaleReasons } from './stale-reasons';
@@ -98,7 +99,15 @@ export class CompletionDispatcher {
       runId: target.runId,
     };
     try {
-      await this.call(client, target.address, outcome);
+      await traceTemporalCall(
+        call,
+        {
+          'temporal.namespace': target.namespace,
+          'temporal.workflow.id': target.workflowId,
+          'temporal.activity.id': target.activityId,
+        },
+        () => this.call(client, target.address, outcome),
+      );
       this.options.observeCall?.(call, (performance.now() - started) / 1000, true);
       return result;
     } catch (err) {

@@ -73,7 +73,12 @@ describe('compileBridgeOptions', () => {
       outputs: { sendTimeoutMs: 30_000, maxMessageBytes: 1_048_588 },
       retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
       shutdown: { drainTimeoutMs: 30_000 },
-      cancellation: { pollIntervalMs: 15_000, maxTrackedRequests: 50_000, describesPerSecond: 50 },
+      cancellation: {
+        pollIntervalMs: 15_000,
+        maxTrackedRequests: 50_000,
+        describesPerSecond: 50,
+        unansweredFraction: 0.5,
+      },
       http: { host: '0.0.0.0', port: 9464 },
       grpcHealth: { host: '0.0.0.0' },
       log: { level: 'info' },

@@ -16,7 +16,7 @@ import {
 } from '@temporal-kafka-bridge/test-harness';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { AssignerProtocol, type Consumer, type KafkaMessage } from 'kafkajs';
 import { Bridge, compileBridgeOptions, type BridgeDependencies, type BridgeOptionsInput } from '../../../src';
 import type { Expense } from './workflows';
@@ -88,7 +88,7 @@ export class BridgeWorld {
    * Starts the worker whose activity publishes requests through activity-kit; `dataConverter` (payload codecs…)
    * is the worker's, as a user would configure it.
    */
-  async startWorker(dataConverter?: DataConverter): Promise<void> {
+  async startWorker(dataConverter?: DataConverter, interceptors?: WorkerOptions['interceptors']): Promise<void> {
     this.kit = new KafkaActivityKit({
       kafka: { brokers: this.servers.kafkaBrokers },
       requestTopic: this.requestTopic,
@@ -104,6 +104,7 @@ export class BridgeWorld {
       workflowsPath: path.join(__dirname, 'workflows.ts'),
       activities: { approveExpense: kit.defineActivity<Expense, unknown>({ key: (e) => e.id }) },
       ...(dataConverter === undefined ? {} : { dataConverter }),
+      ...(interceptors === undefined ? {} : { interceptors }),
     });
     this.worker = { shutdown: () => worker.shutdown(), running: worker.run(), connection };
   }

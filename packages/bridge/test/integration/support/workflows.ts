@@ -133,3 +133,13 @@ export async function hastyExpenseWorkflow(expense: Expense): Promise<Decision |
     throw err;
   }
 }
+
+const { approveExpense: approveExpenseWithin20s } = proxyActivities<{ approveExpense(e: Expense): Promise<Decision> }>({
+  startToCloseTimeout: '20s',
+  retry: { maximumAttempts: 1 },
+});
+
+/** The expense workflow with a 20 s start-to-close timeout and no retry: a request that soon times out. */
+export async function quickExpenseWorkflow(expense: Expense): Promise<Decision> {
+  return approveExpenseWithin20s(expense);
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { google } from '@temporalio/proto';
 import {
   decideCancelNotices,
   describedWorkflowOf,
@@ -138,6 +139,22 @@ describe('describedWorkflowOf', () => {
         ],
       }),
     ).toEqual(open(pending('1', CANCEL_REQUESTED, 2), { activityId: '2', attempt: 0, state: 0, paused: false }));
+  });
+
+  it("reads an activity's last heartbeat time, in ms", () => {
+    const described = describedWorkflowOf({
+      workflowExecutionInfo: { status: RUNNING },
+      pendingActivities: [
+        {
+          activityId: '1',
+          attempt: 1,
+          state: 1,
+          paused: false,
+          lastHeartbeatTime: google.protobuf.Timestamp.fromObject({ seconds: 1_700_000_000, nanos: 5e8 }),
+        },
+      ],
+    });
+    expect(described.kind === 'found' && described.pendingActivities[0]?.lastHeartbeatAtMs).toBe(1_700_000_000_500);
   });
 
   it('reports completed, cancelled and continued-as-new workflows as closed, keeping their pending activities', () => {

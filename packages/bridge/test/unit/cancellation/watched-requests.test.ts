@@ -163,3 +163,72 @@ describe('WatchedRequests', () => {
     });
   });
 });
+
+describe('WatchedRequests: replies and unanswered requests', () => {
+  const started = new Date(1_000_000);
+  const read = (watched: WatchedRequests, overrides: Partial<ActivityTaskRequest>, offset = 0) =>
+    watched.read(at(offset), {
+      kind: 'request',
+      request: request({ startedTime: started, ...overrides }),
+      key: null,
+    })!;
+  const reply = (r: ActivityTaskRequest, final: boolean, atMs: number) => ({
+    taskToken: r.taskToken,
+    namespace: r.namespace,
+    workflowId: r.workflowId ?? undefined,
+    runId: r.runId ?? undefined,
+    activityId: r.activityId,
+    final,
+    atMs,
+  });
+
+  it('counts a request with no reply once past the fraction of its time to the earlier of deadline and heartbeat timeout', () => {
+    const watched = new WatchedRequests();
+    read(watched, { activityId: '1', deadline: new Date(started.getTime() + 100_000) }, 0);
+    read(watched, { activityId: '2', deadline: new Date(started.getTime() + 100_000), heartbeatTimeoutMs: 10_000 }, 1);
+    read(watched, { activityId: '3', deadline: null }, 2);
+    expect(watched.unanswered(0.5, started.getTime() + 4_999)).toEqual(new Map());
+    expect(watched.unanswered(0.5, started.getTime() + 5_000)).toEqual(new Map([['approveExpense', 1]]));
+    expect(watched.unanswered(0.5, started.getTime() + 50_000)).toEqual(new Map([['approveExpense', 2]]));
+    // Without any timeout there is no "before it times out": never counted.
+    expect(watched.unanswered(0, started.getTime() + 10_000_000)).toEqual(new Map([['approveExpense', 2]]));
+  });
+
+  it('times the first and the final reply once each, from the request startedTime', () => {
+    const watched = new WatchedRequests();
+    const r = request({ startedTime: started, deadline: new Date(started.getTime() + 100_000) });
+    read(watched, r);
+    expect(watched.replied(reply(r, false, started.getTime() + 2_000))).toEqual({
+      activityType: 'approveExpense',
+      firstReplySeconds: 2,
+    });
+    expect(watched.replied(reply(r, false, started.getTime() + 3_000))).toEqual({ activityType: 'approveExpense' });
+    expect(watched.unanswered(0, started.getTime() + 90_000)).toEqual(new Map());
+    expect(watched.replied(reply(r, true, started.getTime() + 7_500))).toEqual({
+      activityType: 'approveExpense',
+      finalReplySeconds: 7.5,
+    });
+  });
+
+  it('times a reply processed before its request was read when the request arrives', () => {
+    const watched = new WatchedRequests();
+    const r = request({ startedTime: started });
+    expect(watched.replied(reply(r, true, started.getTime() + 1_000))).toBeUndefined();
+    const watchedRequest = read(watched, r);
+    expect(watched.takeEarlyReplies(watchedRequest)).toEqual({
+      activityType: 'approveExpense',
+      firstReplySeconds: 1,
+      finalReplySeconds: 1,
+    });
+    expect(watched.takeEarlyReplies(watchedRequest)).toBeUndefined();
+  });
+
+  it('counts a heartbeat that describe shows (another replica processed it) as an answer, but not an older one', () => {
+    const watched = new WatchedRequests();
+    const w = read(watched, { deadline: new Date(started.getTime() + 10_000) });
+    watched.heartbeatSeen(w, started.getTime() - 1);
+    expect(watched.unanswered(0.5, started.getTime() + 6_000).get('approveExpense')).toBe(1);
+    watched.heartbeatSeen(w, started.getTime() + 1);
+    expect(watched.unanswered(0.5, started.getTime() + 6_000)).toEqual(new Map());
+  });
+});
