@@ -69,6 +69,7 @@ describe('compileBridgeOptions', () => {
         maxRecordBytes: 4_194_304,
         staleReplies: 'drop',
         staleLookupsPerSecond: 10,
+        knownWriterSchemas: [],
       },
       retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
       shutdown: { drainTimeoutMs: 30_000 },
