@@ -22,7 +22,7 @@ try {
   const jar = await harness.ensureMavenJar(path.join(root, 'examples/java-responder'), 'target/java-responder.jar', [
     'pom.xml',
     'src',
-    '../../schemas',
+    '../../schemas/*.avsc',
   ]);
   console.log(`[test-prerequisites] Java responder: ${jar}`);
 } catch (err) {

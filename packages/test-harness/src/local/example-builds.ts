@@ -23,36 +23,51 @@ export class ExampleBuildError extends HarnessError {
 }
 
 /**
- * A Python virtual environment under the harness cache (`<cacheDir>/<name>-venv`) with `requirementsFile`
- * installed, made once per content of that file; returns its `python`. Installing needs PyPI once, then nothing.
+ * A Python with `requirementsFile` installed, made once per content of that file: a virtual environment under the
+ * harness cache (`<cacheDir>/<name>-venv`), or, when no Python on PATH can create one (a distribution Python
+ * without its venv package), a `pip install --user` into a Python that has pip. Returns that Python. Installing
+ * needs PyPI once, then nothing.
  *
- * @throws {@link ExampleBuildError} when no Python on PATH can create a venv, or pip fails.
+ * @throws {@link ExampleBuildError} when no Python can be found or pip fails.
  */
 export async function ensurePythonVenv(name: string, requirementsFile: string): Promise<string> {
   const requirements = fs.readFileSync(requirementsFile);
   const digest = crypto.createHash('sha256').update(requirements).digest('hex').slice(0, 12);
   const venv = path.join(cacheDir(), `${name}-venv`);
-  const python = path.join(venv, 'bin', 'python');
+  const venvPython = path.join(venv, 'bin', 'python');
+  const pipInstall = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirementsFile];
+  const base = findPython(['venv', 'ensurepip']);
+  if (base === undefined) {
+    const python = findPython(['pip']);
+    if (python === undefined) throw new ExampleBuildError('no Python with venv or pip found on PATH', venv, '');
+    await installOnce(path.join(cacheDir(), `${name}-user.${digest}.installed`), async () => {
+      const installed = await runCommand(python, [...pipInstall, '--user', '--break-system-packages']);
+      if (installed.code !== 0) {
+        throw new ExampleBuildError(
+          `pip could not install ${requirementsFile} for ${python}`,
+          python,
+          installed.output,
+        );
+      }
+    });
+    return python;
+  }
   await installOnce(path.join(cacheDir(), `${name}-venv.${digest}.installed`), async () => {
-    const base = findPython(['venv', 'ensurepip']);
-    if (!base) {
-      throw new ExampleBuildError('no Python on PATH can create a venv (install python3-venv)', venv, '');
-    }
     fs.rmSync(venv, { recursive: true, force: true });
     const created = await runCommand(base, ['-m', 'venv', venv]);
     if (created.code !== 0) throw new ExampleBuildError(`${base} -m venv ${venv} failed`, venv, created.output);
-    const pip = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirementsFile];
-    const installed = await runCommand(python, pip);
+    const installed = await runCommand(venvPython, pipInstall);
     if (installed.code !== 0) {
       throw new ExampleBuildError(`pip could not install ${requirementsFile} into ${venv}`, venv, installed.output);
     }
   });
-  return python;
+  return venvPython;
 }
 
 /**
- * Builds a Maven project with `mvn -B -q package` unless `jar` is newer than every file of `inputs` (files or
- * folders, searched recursively), so it builds once per change of its sources; dependencies go to Maven's usual
+ * Builds a Maven project with `mvn -B -q clean package` unless it was built from the same `inputs` (files, folders
+ * searched recursively, or `dir/*.ext`, relative to `projectDir`) and `jar` is still there, so it builds once per
+ * change of its sources; dependencies go to Maven's usual
  * repository (~/.m2). Returns the jar's absolute path.
  *
  * @throws {@link ExampleBuildError} when Maven fails or the build does not produce `jar`.
@@ -82,6 +97,15 @@ export async function ensureMavenJar(projectDir: string, jar: string, inputs: st
 }
 
 function filesUnder(file: string): string[] {
+  const base = path.basename(file);
+  if (base.startsWith('*.')) {
+    // `dir/*.ext`: the files of dir (not below it) ending in .ext.
+    const dir = path.dirname(file);
+    return fs
+      .readdirSync(dir)
+      .filter((entry) => entry.endsWith(base.slice(1)))
+      .map((entry) => path.join(dir, entry));
+  }
   if (!fs.statSync(file).isDirectory()) return [file];
   return fs.readdirSync(file).flatMap((entry) => filesUnder(path.join(file, entry)));
 }
