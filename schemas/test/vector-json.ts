@@ -143,8 +143,14 @@ function convert(
     case 'record': {
       const ns = namespaceOf(s, namespace);
       const obj = json as Record<string, unknown>;
-      const fields = s['fields'] as { name: string; type: unknown }[];
-      return Object.fromEntries(fields.map((f) => [f.name, convert(f.type, ns, obj[f.name], names)]));
+      const fields = s['fields'] as { name: string; type: unknown; aliases?: string[] }[];
+      // A field with aliases is named in JSON (and in the codec's TypeScript shape) by its first alias.
+      return Object.fromEntries(
+        fields.map((f) => {
+          const jsonName = f.aliases?.[0] ?? f.name;
+          return [jsonName, convert(f.type, ns, obj[jsonName], names)];
+        }),
+      );
     }
     case 'array':
       return (json as unknown[]).map((item) => convert(s['items'], namespace, item, names));

@@ -21,7 +21,7 @@ sys.dont_write_bytecode = True  # keep __pycache__ out of the schemas package
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vector_json import SchemaWalker  # noqa: E402
 
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
 RECORD_NAMES = ["ActivityTaskRequest", "ActivityTaskResponse", "ActivityCancelNotice"]
 SCHEMAS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -165,12 +165,15 @@ CASES = [
     (
         "response-canceled",
         "ActivityTaskResponse",
-        "ActivityTaskResponse Canceled with no details",
+        "ActivityTaskResponse Canceled with one detail",
         {
             "requestId": REQUEST_ID,
             "taskToken": TASK_TOKEN,
             "activityRef": None,
-            "outcome": {"kind": "canceled", "details": []},
+            "outcome": {
+                "kind": "canceled",
+                "details": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "eyJzdG9wcGVkQXQiOiJzdGVwIDMifQ=="}],
+            },
             "respondedTime": "2025-03-01T14:00:00.000Z",
         },
     ),

@@ -2,7 +2,9 @@
 
 A vector's JSON is the record as activity-kit's codec returns it, made JSON: `bytes` as base64 strings,
 `timestamp-millis` as ISO-8601 UTC strings with milliseconds, `["null", T]` as null or the T value, and the
-response outcome (a union of records) as the record's fields plus `"kind"`, its short name in lower case.
+response outcome (a union of records) as the record's fields plus `"kind"`, its short name in lower case. A
+field with aliases is named by its first alias (Heartbeat.heartbeatDetails and Canceled.cancellationDetails are
+`details`, as the TypeScript codec names them).
 
 These functions convert between that JSON and the values fastavro reads and writes, guided by the schema, so
 the check is independent of the TypeScript codec.
@@ -17,6 +19,11 @@ PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "str
 
 def _full_name(name, namespace):
     return name if "." in name or not namespace else f"{namespace}.{name}"
+
+
+def _json_name(field):
+    aliases = field.get("aliases") or []
+    return aliases[0] if aliases else field["name"]
 
 
 class SchemaWalker:
@@ -76,7 +83,7 @@ class SchemaWalker:
         logical = schema.get("logicalType") if isinstance(schema, dict) else None
         if kind == "record":
             ns = schema.get("namespace", namespace)
-            return {f["name"]: self.to_datum(json_value[f["name"]], f["type"], ns) for f in schema["fields"]}
+            return {f["name"]: self.to_datum(json_value[_json_name(f)], f["type"], ns) for f in schema["fields"]}
         if kind == "array":
             return [self.to_datum(v, schema["items"], namespace) for v in json_value]
         if kind == "map":
@@ -106,7 +113,7 @@ class SchemaWalker:
         kind = schema["type"] if isinstance(schema, dict) else schema
         if kind == "record":
             ns = schema.get("namespace", namespace)
-            return {f["name"]: self.from_datum(datum[f["name"]], f["type"], ns) for f in schema["fields"]}
+            return {_json_name(f): self.from_datum(datum[f["name"]], f["type"], ns) for f in schema["fields"]}
         if kind == "array":
             return [self.from_datum(v, schema["items"], namespace) for v in datum]
         if kind == "map":

@@ -433,7 +433,8 @@ class Output {
   }
 }
 
-function waitForReadyLine(piece: ManagedProcess): Promise<void> {
+/** Resolves once `piece` printed the example's ready line in its log; rejects early if it exited. */
+export function waitForReadyLine(piece: ManagedProcess): Promise<void> {
   return waitUntil(
     `${path.basename(piece.logPath, '.log')} to start`,
     async () => fs.existsSync(piece.logPath) && fs.readFileSync(piece.logPath, 'utf8').includes(READY_LINE),
@@ -441,7 +442,8 @@ function waitForReadyLine(piece: ManagedProcess): Promise<void> {
   ).then(() => undefined);
 }
 
-function exitedReason(piece: ManagedProcess): () => string | undefined {
+/** For `waitUntil`'s `abortReason`: why `piece` is no longer running, with the end of its log. */
+export function exitedReason(piece: ManagedProcess): () => string | undefined {
   return () => {
     const reason = piece.exitReason();
     return reason && `it ${reason}; the end of ${piece.logPath}:\n${piece.logTail(2000)}`;
@@ -449,7 +451,7 @@ function exitedReason(piece: ManagedProcess): () => string | undefined {
 }
 
 /** The bridge's CLI, found through its package's `bin` entry: the same file operators run. */
-function bridgeCliPath(): string {
+export function bridgeCliPath(): string {
   const manifestPath = require.resolve('@temporal-kafka-bridge/bridge/package.json');
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { bin: Record<string, string> };
   return path.join(path.dirname(manifestPath), manifest.bin['temporal-kafka-bridge']!);

@@ -34,7 +34,10 @@ export class UnknownSchemaError extends WireCodecError {
   ) {
     super(
       `Unknown writer schema: fingerprint ${fingerprint} is none of the ${knownFingerprints.length} known ` +
-        `(${knownFingerprints.join(', ')}); pass the writer's schema in knownWriterSchemas to read it`,
+        `(${knownFingerprints.join(', ')}). The producer wrote it with a schema this reader does not know, e.g. a newer ` +
+        `contract version: give the reader that schema (the bridge: processing.knownWriterSchemas, ` +
+        `--processing-known-writer-schemas or TKB_PROCESSING_KNOWN_WRITER_SCHEMAS, a list of .avsc files; ` +
+        `activity-kit: createWireCodec's knownWriterSchemas), or upgrade the reader to a release with that version`,
     );
   }
 }

@@ -7,6 +7,7 @@
  * - {@link createWireCodec} reads and writes the records of the wire contract in schemas/.
  */
 export { createWireCodec, type WireCodec, type WireCodecOptions } from './codec/wire-codec';
+export type { AvroSchemaJson } from './codec/schema-fingerprint';
 export type * from './codec/wire-types';
 export {
   ActivityKitError,

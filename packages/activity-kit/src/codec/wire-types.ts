@@ -64,11 +64,13 @@ export interface FailedOutcome {
 
 export interface HeartbeatOutcome {
   kind: 'heartbeat';
+  /** On the wire since contract version 3: `Heartbeat.heartbeatDetails`. */
   details: Payload[];
 }
 
 export interface CanceledOutcome {
   kind: 'canceled';
+  /** On the wire since contract version 3: `Canceled.cancellationDetails`. */
   details: Payload[];
 }
 

@@ -1,4 +1,5 @@
 import type { ActivityCancelNotice, CancelReason, WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import { RecordHeaders } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { OutputSender } from '../outputs/output-producer';
 
 const REASON: Record<'cancelled' | 'paused' | 'reset', CancelReason> = {
@@ -27,7 +28,7 @@ export class CancelNoticePublisher {
         {
           key,
           value: this.codec.encodeCancelNotice(notice),
-          headers: { 'tkb-record': 'ActivityCancelNotice', 'tkb-encoding': 'avro-single-object' },
+          headers: { [RecordHeaders.record]: 'ActivityCancelNotice', [RecordHeaders.encoding]: 'avro-single-object' },
         },
       ],
     });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { isLoadedDataConverter, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
+import { createWireCodec, type AvroSchemaJson, type WireCodec } from '@temporal-kafka-bridge/activity-kit';
 import avro from 'avsc';
 import { ConfigError } from '../errors';
 import type { BridgeOptions } from './options';
@@ -11,6 +12,7 @@ import { describeSetting, findSetting } from './settings';
 
 const DATA_CONVERTER_SETTING = 'temporal.dataConverterModule';
 const RESULT_SCHEMAS_SETTING = 'processing.resultSchemas';
+const KNOWN_WRITER_SCHEMAS_SETTING = 'processing.knownWriterSchemas';
 
 /** The keys of a `DataConverter`, and of the `LoadedDataConverter` that clients also accept. */
 const DATA_CONVERTER_KEYS = new Set([
@@ -22,28 +24,34 @@ const DATA_CONVERTER_KEYS = new Set([
   'failureConverter',
 ]);
 
-/** What the settings `temporal.dataConverterModule` and `processing.resultSchemas` point to, loaded. */
+/**
+ * What the settings `temporal.dataConverterModule`, `processing.resultSchemas` and `processing.knownWriterSchemas`
+ * point to, loaded.
+ */
 export interface LoadedBridgeDependencies {
   /** The export of `temporal.dataConverterModule`. */
   dataConverter?: DataConverter;
   /** The contents of `processing.resultSchemas`, each schema checked by avsc. */
   resultSchemas?: Record<string, object>;
+  /** A wire codec that also reads the writer schemas of `processing.knownWriterSchemas`, when it lists any. */
+  codec?: WireCodec;
 }
 
 /** Sources of {@link loadBridgeDependencies}, for tests. */
 export interface LoadDependenciesIo {
   /** Directory relative paths are resolved against. @default process.cwd() */
   cwd?: string;
-  /** Reads the result schemas file. @default fs.readFileSync as UTF-8 */
+  /** Reads the result schemas file and the known writer schema files. @default fs.readFileSync as UTF-8 */
   readFile?: (path: string) => string;
 }
 
 /**
- * Loads what two settings name: the data converter module (`temporal.dataConverterModule`) and the result schemas
- * file (`processing.resultSchemas`). Pass the result as the bridge's `BridgeDependencies`; the CLI does.
+ * Loads what three settings name: the data converter module (`temporal.dataConverterModule`), the result schemas
+ * file (`processing.resultSchemas`) and the known writer schema files (`processing.knownWriterSchemas`). Pass the
+ * result as the bridge's `BridgeDependencies`; the CLI does.
  *
- * @throws ConfigError naming the setting when the module or file is missing, does not load or parse, or does not
- * hold what it should (a DataConverter; a map of valid Avro schemas)
+ * @throws ConfigError naming the setting when the module or a file is missing, does not load or parse, or does not
+ * hold what it should (a DataConverter; a map of valid Avro schemas; a schema the bridge's own resolves from)
  */
 export async function loadBridgeDependencies(
   options: BridgeOptions,
@@ -55,7 +63,54 @@ export async function loadBridgeDependencies(
     loaded.dataConverter = await loadDataConverterModule(dataConverterModule, io.cwd);
   const { resultSchemas } = options.processing;
   if (resultSchemas !== undefined) loaded.resultSchemas = loadResultSchemas(resultSchemas, io);
+  const { knownWriterSchemas } = options.processing;
+  if (knownWriterSchemas.length > 0) loaded.codec = loadKnownWriterSchemas(knownWriterSchemas, io);
   return loaded;
+}
+
+/**
+ * Reads the .avsc files named by `processing.knownWriterSchemas` and returns a wire codec that reads records
+ * written with them too (by the fingerprint in their header), resolved to the bridge's own schemas.
+ *
+ * @throws ConfigError naming the setting and the file when one cannot be read, is not JSON, or names no record of
+ *   the contract, or when its record cannot be read as the bridge's schema of that record
+ */
+export function loadKnownWriterSchemas(filePaths: readonly string[], io: LoadDependenciesIo = {}): WireCodec {
+  const schemas: AvroSchemaJson[] = [];
+  for (const filePath of filePaths) {
+    const fail = (problem: string, cause?: unknown): never => {
+      throw new ConfigError(
+        KNOWN_WRITER_SCHEMAS_SETTING,
+        filePath,
+        `${settingName(KNOWN_WRITER_SCHEMAS_SETTING)} ${problem}, got ${JSON.stringify(filePath)}`,
+        cause === undefined ? undefined : { cause },
+      );
+    };
+    const absolute = path.resolve(io.cwd ?? process.cwd(), filePath);
+    let text: string;
+    try {
+      text = (io.readFile ?? ((p: string) => fs.readFileSync(p, 'utf8')))(absolute);
+    } catch (cause) {
+      return fail(
+        `lists a file that cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
+        cause,
+      );
+    }
+    try {
+      schemas.push(JSON.parse(text) as AvroSchemaJson);
+    } catch (cause) {
+      return fail(`lists a file that is not JSON: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+    }
+    try {
+      createWireCodec({ knownWriterSchemas: [schemas[schemas.length - 1]!] });
+    } catch (cause) {
+      return fail(
+        `lists a schema the bridge cannot read records of: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause,
+      );
+    }
+  }
+  return createWireCodec({ knownWriterSchemas: schemas });
 }
 
 /**

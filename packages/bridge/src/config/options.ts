@@ -104,6 +104,13 @@ export interface ProcessingOptions {
    * match; a result that does not is dead-lettered. Loaded by `loadBridgeDependencies()`. @default unset
    */
   resultSchemas?: string;
+  /**
+   * Avro schema files (.avsc) of records to read besides the bridge's own schemas and every released contract
+   * version: a responder's newer contract version, say. Each must resolve to the bridge's schema of the same
+   * record (Avro schema resolution); records are matched to them by the fingerprint in their single-object
+   * header. Loaded by `loadBridgeDependencies()`. @default []
+   */
+  knownWriterSchemas: string[];
 }
 
 /** What the bridge publishes: dead-letter records and cancel notices. */
@@ -318,6 +325,7 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
       staleReplies: value('processing.staleReplies') as ProcessingOptions['staleReplies'],
       staleLookupsPerSecond: value('processing.staleLookupsPerSecond') as number,
       ...optional('resultSchemas', value('processing.resultSchemas') as string | undefined),
+      knownWriterSchemas: (value('processing.knownWriterSchemas') as string[] | undefined) ?? [],
     },
     outputs: {
       sendTimeoutMs: value('outputs.sendTimeoutMs') as number,

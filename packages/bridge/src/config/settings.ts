@@ -307,6 +307,14 @@ const ROWS: readonly SettingRow[] = [
     defaultText: "1048588 (Kafka's default max.message.bytes)",
   },
   {
+    path: 'processing.knownWriterSchemas',
+    kind: { type: 'list' },
+    description:
+      "Avro schema files (.avsc, comma-separated) of records the bridge should also read, e.g. a producer's newer contract version",
+    defaultText: "none (the bridge's own schemas and every released contract version are known)",
+    check: noBlankEntries as SettingRow['check'],
+  },
+  {
     path: 'retry.initialMs',
     kind: { type: 'integer', min: 1, max: DAY_MS },
     description: 'First backoff ceiling for transient failures, ms',

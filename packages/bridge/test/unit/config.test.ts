@@ -69,6 +69,7 @@ describe('compileBridgeOptions', () => {
         maxRecordBytes: 4_194_304,
         staleReplies: 'drop',
         staleLookupsPerSecond: 10,
+        knownWriterSchemas: [],
       },
       outputs: { sendTimeoutMs: 30_000, maxMessageBytes: 1_048_588 },
       retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
