@@ -84,6 +84,8 @@ async function soak(servers: Servers, started: number): Promise<void> {
         dlqTopic,
         '--kafka-session-timeout-ms',
         '6000',
+        '--shutdown-drain-timeout-ms',
+        '3000',
         '--temporal-address',
         temporalAddress,
         '--temporal-namespace',
