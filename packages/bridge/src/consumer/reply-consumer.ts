@@ -264,8 +264,10 @@ export class ReplyConsumer {
       try {
         await heartbeat();
       } catch (err) {
-        // Evicted (UNKNOWN_MEMBER_ID) or rebalancing: either way this membership is over.
-        generation.end(`heartbeat: ${(err as Error).message}`);
+        // Rebalancing or evicted: this membership is over, and kafkajs rejoins once the batches returned. Other
+        // errors (a timeout, a lost connection) end nothing: ending the generation then would leave every later
+        // batch giving up its records until some join that may never come.
+        if (isRebalanceError(err) || isEvictionError(err)) generation.end(`heartbeat: ${(err as Error).message}`);
         if (isRebalanceError(err)) rebalancing = true;
         else throw err;
       }
@@ -377,4 +379,9 @@ function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<b
       resolve(true);
     });
   });
+}
+
+/** The coordinator no longer knows this member (session expired): kafkajs rejoins as a new member. */
+function isEvictionError(err: unknown): boolean {
+  return (err as { type?: unknown } | null)?.type === 'UNKNOWN_MEMBER_ID';
 }
