@@ -1,4 +1,5 @@
 import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ const ACTIVITIES = Number(process.env.SOAK_ACTIVITIES ?? 2000);
 // faster than that would only measure a group that never settles.
 const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 10_000);
 const DEADLINE_MS = Number(process.env.SOAK_DEADLINE_MS ?? 8 * 60_000);
+const BRIDGE_LOG_LEVEL = process.env.SOAK_BRIDGE_LOG_LEVEL ?? 'warn';
 const BRIDGE_CLI = path.resolve(__dirname, '../../packages/bridge/dist/cli.js');
 
 /** Resolves after `ms`, or at once (without throwing) when `signal` aborts: a pause the shutdown can cut short. */
@@ -31,6 +33,8 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 interface Tally {
   completed: number;
   wrong: number;
+  /** Workflows not closed at the deadline, by their input `n`. */
+  unfinished: number[];
 }
 
 async function main(): Promise<void> {
@@ -65,6 +69,8 @@ async function soak(servers: Servers, started: number): Promise<void> {
   let killer: Promise<void> | undefined;
   let startAll: Promise<void> | undefined;
   let handled = 0;
+  /** Inputs the service answered: a workflow still open although answered points at the bridge. */
+  const answered = new Set<number>();
   let kills = 0;
   const startBridge = async (): Promise<void> => {
     bridge = spawn(
@@ -84,6 +90,8 @@ async function soak(servers: Servers, started: number): Promise<void> {
         dlqTopic,
         '--kafka-session-timeout-ms',
         '6000',
+        '--shutdown-drain-timeout-ms',
+        '3000',
         '--temporal-address',
         temporalAddress,
         '--temporal-namespace',
@@ -97,7 +105,7 @@ async function soak(servers: Servers, started: number): Promise<void> {
         '--http-port',
         String(await freePort()),
         '--log-level',
-        'warn',
+        BRIDGE_LOG_LEVEL,
       ],
       { stdio: ['ignore', bridgeLog, bridgeLog] },
     );
@@ -122,6 +130,7 @@ async function soak(servers: Servers, started: number): Promise<void> {
       handler: async (task) => {
         handled++;
         const n = task.input<number>();
+        answered.add(n);
         return { n, doubled: n * 2 };
       },
     });
@@ -175,7 +184,14 @@ async function soak(servers: Servers, started: number): Promise<void> {
 
     const tally = await collectResults(connection, handles, started + DEADLINE_MS);
     const lost = ACTIVITIES - tally.completed - tally.wrong;
-    if (lost > 0) console.log(`soak: the service handled ${handled} requests; bridge logs in ${logDir}`);
+    if (lost > 0) {
+      const unanswered = tally.unfinished.filter((n) => !answered.has(n));
+      console.log(
+        `soak: the service handled ${handled} requests; ${tally.unfinished.length} workflows still open at the deadline ` +
+          `(${unanswered.length} of them never answered by the service), e.g. n=${tally.unfinished.slice(0, 5).join(',')}; ` +
+          `bridge logs in ${logDir}`,
+      );
+    }
     console.log(
       `soak: ${ACTIVITIES} activities, ${tally.completed} completed, ${lost} lost, ${tally.wrong} wrong, ${kills} kills (${((Date.now() - started) / 1000).toFixed(0)} s)`,
     );
@@ -193,35 +209,42 @@ async function soak(servers: Servers, started: number): Promise<void> {
   }
 }
 
-/** Waits for each workflow's result until `deadline`; a workflow still running then counts as lost. */
+/**
+ * Waits for every workflow's result until `deadline`, all at once: one slow workflow must not hide the others'
+ * results. A workflow still open then counts as lost, and is listed.
+ */
 async function collectResults(
   connection: Connection,
   handles: Array<{ n: number; handle: WorkflowHandle }>,
   deadline: number,
 ): Promise<Tally> {
-  const tally: Tally = { completed: 0, wrong: 0 };
+  const tally: Tally = { completed: 0, wrong: 0, unfinished: [] };
   const timeUp = new AbortController();
+  // One listener per workflow waits on it.
+  setMaxListeners(handles.length + 10, timeUp.signal);
   const timer = setTimeout(() => timeUp.abort(), Math.max(0, deadline - Date.now()));
   try {
-    for (const { n, handle } of handles) {
-      if (timeUp.signal.aborted) break;
-      // The abort cancels the pending long poll, so no call outlives the deadline.
-      const outcome = await connection
-        .withAbortSignal(timeUp.signal, () => handle.result())
-        .then(
-          (r: unknown) => ({ r }),
-          (err: unknown) => ({ err }),
-        );
-      if (timeUp.signal.aborted) break;
-      if ('r' in outcome) {
-        const r = outcome.r as { n?: number; doubled?: number };
-        if (r?.n === n && r.doubled === n * 2) tally.completed++;
+    await Promise.all(
+      handles.map(async ({ n, handle }) => {
+        // The abort cancels the pending long poll, so no call outlives the deadline.
+        const outcome = await connection
+          .withAbortSignal(timeUp.signal, () => handle.result())
+          .then(
+            (r: unknown) => ({ r }),
+            (err: unknown) => ({ err }),
+          );
+        if ('r' in outcome) {
+          const r = outcome.r as { n?: number; doubled?: number };
+          if (r?.n === n && r.doubled === n * 2) tally.completed++;
+          else tally.wrong++;
+        } else if (timeUp.signal.aborted) tally.unfinished.push(n);
         else tally.wrong++;
-      } else tally.wrong++;
-    }
+      }),
+    );
   } finally {
     clearTimeout(timer);
   }
+  tally.unfinished.sort((a, b) => a - b);
   return tally;
 }
 

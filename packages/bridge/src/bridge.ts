@@ -238,6 +238,9 @@ export class Bridge {
       fromBeginning: kafkaOptions.fromBeginning,
       sessionTimeoutMs: kafkaOptions.sessionTimeoutMs,
       maxInFlight: processing.maxInFlight,
+      maxUncommittedPerPartition: processing.maxUncommittedPerPartition,
+      onUncommittedCap: (topic, partition) =>
+        this.metrics.uncommittedCapWaitsTotal.inc({ topic, partition: String(partition) }),
       onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       onInFlight: (count) => this.metrics.inFlight.set(count),
       onHeartbeatCoalesced: () => this.metrics.heartbeatsCoalescedTotal.inc(),

@@ -34,6 +34,11 @@ interface Slot {
   done: boolean;
 }
 
+interface SpanWaiter {
+  readonly limit: number;
+  readonly resolve: () => void;
+}
+
 /**
  * Started records of one partition, in start order (= offset order), as a growable ring buffer.
  * Finished records leave only from the head, so the head is always the oldest unfinished record.
@@ -50,6 +55,15 @@ class PartitionLedger {
   committed: number | undefined = undefined;
   pending = 0;
   private waiters: Array<() => void> = [];
+  private spanWaiters: SpanWaiter[] = [];
+
+  /** @param epoch tells this life of the partition from earlier and later ones (see {@link OffsetTracker.epoch}) */
+  constructor(readonly epoch: number) {}
+
+  /** Records started since the oldest unfinished one, that one included: what the ledger holds. */
+  get span(): number {
+    return this.length;
+  }
 
   start(offset: number): void {
     if (offset <= this.lastStarted) {
@@ -81,12 +95,18 @@ class PartitionLedger {
       this.frontier = first.offset + 1;
     }
     if (this.pending === 0) this.wake();
+    if (this.spanWaiters.length > 0) this.wakeSpanWaiters(false);
     return true;
   }
 
   /** The oldest unfinished record (the head: finished records leave from there at once), if any. */
   oldest(): Slot | undefined {
     return this.length > 0 ? this.ring[this.head] : undefined;
+  }
+
+  spanBelow(limit: number): Promise<void> {
+    if (this.length < limit) return Promise.resolve();
+    return new Promise((resolve) => this.spanWaiters.push({ limit, resolve }));
   }
 
   settled(): Promise<void> {
@@ -98,6 +118,16 @@ class PartitionLedger {
     const waiters = this.waiters;
     this.waiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  /** Releases span waiters whose limit the ledger is now below, or all of them (`all`: the ledger is forgotten). */
+  wakeSpanWaiters(all: boolean): void {
+    const still: SpanWaiter[] = [];
+    for (const waiter of this.spanWaiters) {
+      if (all || this.length < waiter.limit) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.spanWaiters = still;
   }
 
   private grow(): void {
@@ -120,31 +150,39 @@ export class OffsetTracker {
   private readonly partitions = new Map<string, Map<number, PartitionLedger>>();
   private counts = { started: 0, processed: 0, deadLettered: 0, dropped: 0 };
   private pendingTotal = 0;
+  private lastEpoch = 0;
 
   /**
    * Records that the record at `offset` is now in flight.
+   * @returns the epoch of the partition's ledger the record went into; pass it to {@link finish}, so that a record
+   * of a forgotten life of the partition can never finish a record of the same offset in a later one
    * @throws RangeError if `offset` is not above every offset already started on the partition since the last
    * {@link forget}, or is not a non-negative safe integer.
    */
-  start(topic: string, partition: number, offset: string | number): void {
-    this.ledger(topic, partition, true).start(parseOffset(offset));
+  start(topic: string, partition: number, offset: string | number): number {
+    const ledger = this.ledger(topic, partition, true);
+    ledger.start(parseOffset(offset));
     this.counts.started++;
     this.pendingTotal++;
+    return ledger.epoch;
   }
 
   /**
    * Records that the record at `offset` is finished.
+   * @param epoch what {@link start} returned for the record; when given, a finish in another epoch is ignored
    * @returns false (and changes nothing) if the record is not in flight: never started, already finished, or its
-   * partition was forgotten meanwhile (a late finish after a revocation).
+   * partition was forgotten meanwhile (a late finish after a revocation), or `epoch` is not the ledger's.
    */
   finish(
     topic: string,
     partition: number,
     offset: string | number,
     disposition: FinishDisposition = 'processed',
+    epoch?: number,
   ): boolean {
     const ledger = this.ledger(topic, partition, false);
-    if (ledger === undefined || !ledger.finish(parseOffset(offset))) return false;
+    if (ledger === undefined || (epoch !== undefined && epoch !== ledger.epoch)) return false;
+    if (!ledger.finish(parseOffset(offset))) return false;
     this.pendingTotal--;
     if (disposition === 'processed') this.counts.processed++;
     else if (disposition === 'dead-lettered') this.counts.deadLettered++;
@@ -193,6 +231,7 @@ export class OffsetTracker {
     if (ledger === undefined) return;
     this.pendingTotal -= ledger.pending;
     ledger.wake();
+    ledger.wakeSpanWaiters(true);
     const byPartition = this.partitions.get(topic);
     byPartition?.delete(partition);
     if (byPartition?.size === 0) this.partitions.delete(topic);
@@ -212,6 +251,30 @@ export class OffsetTracker {
   /** Resolves once the partition has no record in flight (at once if it has none), or when it is forgotten. */
   settled(topic: string, partition: number): Promise<void> {
     return this.ledger(topic, partition, false)?.settled() ?? Promise.resolve();
+  }
+
+  /**
+   * The partition's current ledger epoch, or `undefined` while it has none. Each ledger gets a new epoch, so a
+   * value read before a wait differs after it whenever the partition was forgotten meanwhile.
+   */
+  epoch(topic: string, partition: number): number | undefined {
+    return this.ledger(topic, partition, false)?.epoch;
+  }
+
+  /**
+   * Records of the partition started since its oldest unfinished one, that one included (0 when none is
+   * unfinished): how far a commit lags what was read, and what the partition's ledger holds in memory.
+   */
+  span(topic: string, partition: number): number {
+    return this.ledger(topic, partition, false)?.span ?? 0;
+  }
+
+  /**
+   * Resolves once the partition's {@link span} is below `limit` (at once if it is), or when the partition is
+   * forgotten. For backpressure: wait here before starting more records of the partition.
+   */
+  spanBelow(topic: string, partition: number, limit: number): Promise<void> {
+    return this.ledger(topic, partition, false)?.spanBelow(limit) ?? Promise.resolve();
   }
 
   /** Highest offset started on the partition since it was last forgotten, or -1 if none. */
@@ -252,7 +315,7 @@ export class OffsetTracker {
     }
     let ledger = byPartition.get(partition);
     if (ledger === undefined && create) {
-      ledger = new PartitionLedger();
+      ledger = new PartitionLedger(++this.lastEpoch);
       byPartition.set(partition, ledger);
     }
     return ledger;

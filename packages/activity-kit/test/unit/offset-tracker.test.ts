@@ -243,3 +243,68 @@ describe('OffsetTracker.lastStarted', () => {
     expect(tracker.commitLag()[0]).toMatchObject({ unfinished: 1, oldest: { offset: 7 } });
   });
 });
+
+describe('OffsetTracker epochs', () => {
+  it('ignores the finish of a record started before forget(), even when a later life of the partition started the same offset', () => {
+    const tracker = new OffsetTracker();
+    const before = tracker.start('t', 0, 7);
+    tracker.forget('t', 0);
+    const after = tracker.start('t', 0, 7);
+    tracker.start('t', 0, 8);
+    expect(after).not.toBe(before);
+    expect(tracker.epoch('t', 0)).toBe(after);
+
+    expect(tracker.finish('t', 0, 7, 'processed', before)).toBe(false);
+    tracker.finish('t', 0, 8, 'processed', after);
+    // Offset 7 of the current life is still in flight: nothing may be committed past it.
+    expect(tracker.committable('t', 0)).toBeUndefined();
+    expect(tracker.finish('t', 0, 7, 'processed', after)).toBe(true);
+    expect(tracker.committable('t', 0)).toBe('9');
+  });
+
+  it('tells by the epoch whether a partition was forgotten during a wait, also when it was tracked again since', () => {
+    const tracker = new OffsetTracker();
+    expect(tracker.epoch('t', 0)).toBeUndefined();
+    tracker.start('t', 0, 1);
+    const seen = tracker.epoch('t', 0);
+    tracker.forget('t', 0);
+    tracker.start('t', 0, 1);
+    expect(tracker.epoch('t', 0)).not.toBe(seen);
+  });
+});
+
+describe('OffsetTracker.span and spanBelow', () => {
+  it('counts the records from the oldest unfinished one to the last started, finished ones in between included', () => {
+    const tracker = new OffsetTracker();
+    expect(tracker.span('t', 0)).toBe(0);
+    for (const offset of [1, 2, 3, 4]) tracker.start('t', 0, offset);
+    tracker.finish('t', 0, 2);
+    tracker.finish('t', 0, 3);
+    expect(tracker.span('t', 0)).toBe(4);
+    tracker.finish('t', 0, 1);
+    expect(tracker.span('t', 0)).toBe(1);
+    tracker.finish('t', 0, 4);
+    expect(tracker.span('t', 0)).toBe(0);
+  });
+
+  it('resolves a span wait only when the oldest unfinished record finishes, or when the partition is forgotten', async () => {
+    const tracker = new OffsetTracker();
+    for (const offset of [1, 2, 3]) tracker.start('t', 0, offset);
+    let released = false;
+    const waiting = tracker.spanBelow('t', 0, 3).then(() => (released = true));
+    tracker.finish('t', 0, 3);
+    tracker.finish('t', 0, 2);
+    await Promise.resolve();
+    expect(released).toBe(false);
+    tracker.finish('t', 0, 1);
+    await waiting;
+    expect(released).toBe(true);
+
+    tracker.start('t', 0, 4);
+    tracker.start('t', 0, 5);
+    const forgotten = tracker.spanBelow('t', 0, 1);
+    tracker.forget('t', 0);
+    await forgotten;
+    await expect(tracker.spanBelow('t', 0, 1)).resolves.toBeUndefined();
+  });
+});

@@ -88,6 +88,12 @@ export interface TemporalOptions {
 export interface ProcessingOptions {
   /** Records accepted and not yet finished, across all partitions. @default 256 */
   maxInFlight: number;
+  /**
+   * Records of one partition from its oldest unfinished one to the last started, at most. A partition at the cap
+   * reads nothing more until that record finishes (its commit cannot move past it anyway), so memory stays bounded
+   * behind a record that cannot finish. @default 10000
+   */
+  maxUncommittedPerPartition: number;
   /** Largest result / failure details / heartbeat details payload sent to Temporal. @default 2097152 (2 MiB, Temporal's blob limit) */
   maxPayloadBytes: number;
   /** Largest reply record accepted; larger ones are dead-lettered. @default 4194304 (4 MiB) */
@@ -140,7 +146,10 @@ export interface RetrySettings {
 
 /** Graceful shutdown. */
 export interface ShutdownOptions {
-  /** How long SIGTERM waits for in-flight records before leaving the group anyway. @default 30000 */
+  /**
+   * How long SIGTERM waits for in-flight records before leaving the group anyway; below `kafka.sessionTimeoutMs`.
+   * @default 20000
+   */
   drainTimeoutMs: number;
 }
 
@@ -231,6 +240,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
     temporal: { address: 'localhost:7233', namespace: 'default', identity: `${os.hostname()}:${process.pid}` },
     processing: {
       maxInFlight: 256,
+      maxUncommittedPerPartition: 10_000,
       maxPayloadBytes: 2 * 1024 * 1024,
       maxRecordBytes: 4 * 1024 * 1024,
       staleReplies: 'drop',
@@ -238,7 +248,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
     },
     outputs: { sendTimeoutMs: 30_000, maxMessageBytes: 1_048_588 },
     retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
-    shutdown: { drainTimeoutMs: 30_000 },
+    shutdown: { drainTimeoutMs: 20_000 },
     cancellation: {
       pollIntervalMs: 15_000,
       maxTrackedRequests: 50_000,
@@ -320,6 +330,7 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
     },
     processing: {
       maxInFlight: value('processing.maxInFlight') as number,
+      maxUncommittedPerPartition: value('processing.maxUncommittedPerPartition') as number,
       maxPayloadBytes: value('processing.maxPayloadBytes') as number,
       maxRecordBytes: value('processing.maxRecordBytes') as number,
       staleReplies: value('processing.staleReplies') as ProcessingOptions['staleReplies'],
@@ -487,7 +498,7 @@ function checkCrossSettingRules(options: BridgeOptions, merged: BridgeOptionsInp
       `${describeSetting(spec(pathA))} ${rule} ${describeSetting(spec(pathB))}; got ${pathA}=${displayValue(valueA, spec(pathA))} and ${pathB}=${displayValue(valueB, spec(pathB))}`,
     );
   };
-  const { kafka, temporal, retry, http, grpcHealth } = options;
+  const { kafka, temporal, retry, http, grpcHealth, shutdown } = options;
 
   if (kafka.responseTopics.includes(kafka.deadLetterTopic)) {
     both(
@@ -533,6 +544,16 @@ function checkCrossSettingRules(options: BridgeOptions, merged: BridgeOptionsInp
       'temporal.tls.clientKeyPath',
       temporal.tls.clientKeyPath,
       'must be set together with',
+    );
+  }
+  // The drain ends with the final commit, which the group accepts only from a member it has not evicted.
+  if (shutdown.drainTimeoutMs >= kafka.sessionTimeoutMs) {
+    both(
+      'shutdown.drainTimeoutMs',
+      shutdown.drainTimeoutMs,
+      'kafka.sessionTimeoutMs',
+      kafka.sessionTimeoutMs,
+      'must be below',
     );
   }
   if (retry.maxMs < retry.initialMs) {

@@ -262,6 +262,13 @@ const ROWS: readonly SettingRow[] = [
     defaultText: '256',
   },
   {
+    path: 'processing.maxUncommittedPerPartition',
+    kind: { type: 'integer', min: 1, max: 10_000_000 },
+    description:
+      'Records of one partition from its oldest unfinished one to the last started, at most; at the cap the partition waits',
+    defaultText: '10000',
+  },
+  {
     path: 'processing.maxPayloadBytes',
     kind: { type: 'integer', min: 1, max: 128 * 1024 * 1024 },
     description: 'Largest payload sent to Temporal, bytes; larger replies are dead-lettered',
@@ -335,8 +342,8 @@ const ROWS: readonly SettingRow[] = [
   {
     path: 'shutdown.drainTimeoutMs',
     kind: { type: 'integer', min: 0, max: DAY_MS },
-    description: 'How long shutdown waits for in-flight records, ms',
-    defaultText: '30000',
+    description: 'How long shutdown waits for in-flight records, ms; must be below kafka.sessionTimeoutMs',
+    defaultText: '20000',
   },
   {
     path: 'cancellation.pollIntervalMs',

@@ -70,9 +70,7 @@ export class GroupMember {
    * either: the broker answers a connection's requests in order, so the commit queues behind the JoinGroup.
    */
   async stop(finalCommit: () => Promise<void> = async () => undefined): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
+    this.noMoreRestarts();
     const stopped = finalCommit()
       .then(() => this.consumer.stop())
       .then(() => this.consumer.disconnect());
@@ -97,6 +95,13 @@ export class GroupMember {
     this.log.info(`${this.options.name} left during a rebalance of its group without waiting for it to end`);
     // Finishes (leave, disconnect) whenever the rebalance ends; the process may well exit before that.
     stopped.catch((err: unknown) => this.log.debug({ err }, `${this.options.name} stop after leaving failed`));
+  }
+
+  /** A crash from now on is final: for a stop that first drains. */
+  noMoreRestarts(): void {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
   }
 
   private scheduleRestart(): void {

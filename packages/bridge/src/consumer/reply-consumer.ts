@@ -7,10 +7,11 @@ import {
   splitPartitionKey,
   type PartitionCommitLag,
 } from '@temporal-kafka-bridge/activity-kit/internal';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetryAbortedError } from '../errors';
 import { traceReplyRecord } from '../observability/tracing';
+import { GroupMember } from './group-member';
 import { KeyOrderedScheduler } from './key-ordered-scheduler';
 import type { RecordProcessor } from './record-processor';
 
@@ -20,6 +21,11 @@ export interface ReplyConsumerOptions {
   fromBeginning: boolean;
   sessionTimeoutMs: number;
   maxInFlight: number;
+  /**
+   * Records of one partition from its oldest unfinished one to the last started, at most: at the cap the partition
+   * waits (backpressure) until that record finishes, so one stuck record cannot grow its ledger without bound.
+   */
+  maxUncommittedPerPartition: number;
   /** How often finished offsets are committed while a batch is still being worked on. @default 1000 */
   commitIntervalMs?: number;
   /** Called with per-partition lag after each batch. */
@@ -31,6 +37,36 @@ export interface ReplyConsumerOptions {
   onCommitLag?: (lags: PartitionCommitLag[]) => void;
   /** Told when the consumer joins its group (ready) or crashes / disconnects (not ready, with why). */
   onReadyChange?: (ready: boolean, detail: string) => void;
+  /** Told each time a partition's batch starts waiting because the partition reached `maxUncommittedPerPartition`. */
+  onUncommittedCap?: (topic: string, partition: number) => void;
+}
+
+/**
+ * One membership of the group, from a join to the next. Its signal aborts as soon as the bridge learns that the
+ * membership ends — a heartbeat answered with a rebalance, a join (kafkajs may rejoin from inside another
+ * broker's fetch), a stop — so that batches waiting for room give up their unstarted records and return, letting
+ * kafkajs rejoin instead of being evicted after the rebalance timeout.
+ */
+class Generation {
+  private readonly controller = new AbortController();
+  constructor() {
+    // Every partition's batch waits with this signal at once.
+    setMaxListeners(1000, this.controller.signal);
+  }
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+  get ended(): boolean {
+    return this.controller.signal.aborted;
+  }
+  end(reason: string): void {
+    if (!this.ended) this.controller.abort(new GenerationEndedError(reason));
+  }
+}
+
+/** Why a wait for room was given up: the group membership the batch belonged to ended. */
+class GenerationEndedError extends Error {
+  override readonly name = 'GenerationEndedError';
 }
 
 /**
@@ -47,13 +83,14 @@ export class ReplyConsumer {
   /** Resolves on abort; one promise for all batches, so waiting on it adds no listener per batch. */
   private readonly aborted: Promise<void>;
   private commitTimer: NodeJS.Timeout | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  /** Restarts after crashes since the last successful join, for the backoff. */
-  private restarts = 0;
+  private readonly member: GroupMember;
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly partitionsSeen = new Set<string>();
   private readonly assigned = new Set<string>();
+  private generation = new Generation();
+  /** The heartbeat of the running kafkajs consumer, kept to stay in the group while stop() drains. */
+  private heartbeat: (() => Promise<void>) | undefined;
 
   constructor(
     kafka: Kafka,
@@ -80,23 +117,23 @@ export class ReplyConsumer {
       },
     });
     const readyChange = options.onReadyChange ?? (() => undefined);
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      readyChange(false, `consumer crashed: ${payload.error.message}${payload.restart ? ' (restarting)' : ''}`);
-      // kafkajs restarts the consumer after most crashes (a broker still loading, a coordinator moving).
-      if (payload.restart) {
-        this.log.warn({ err: payload.error, restart: true }, 'kafka consumer crashed; kafkajs restarts it');
-        return;
-      }
-      // kafkajs gives up on errors it deems final, e.g. "Failed to find group coordinator" while the broker
-      // restarts. The bridge does not: it starts the consumer again, with backoff, until it is stopped. Records in
-      // flight keep their ledgers, as across a rejoin.
-      this.log.error({ err: payload.error, restart: false }, 'kafka consumer crashed; the bridge restarts it');
-      this.scheduleRestart();
+    // kafkajs restarts the consumer after most crashes (a broker still loading, a coordinator moving); after the
+    // others the member does. Records in flight keep their ledgers, as across a rejoin.
+    this.member = new GroupMember(this.consumer, log, {
+      name: 'kafka consumer',
+      run: () => this.run(),
+      onCrash: (err, restarting) =>
+        readyChange(false, `consumer crashed: ${err.message}${restarting ? ' (restarting)' : ''}`),
     });
     this.consumer.on(this.consumer.events.DISCONNECT, () => readyChange(false, 'disconnected'));
-    this.consumer.on(this.consumer.events.REBALANCING, () => readyChange(false, 'rebalancing'));
+    this.consumer.on(this.consumer.events.REBALANCING, () => {
+      this.generation.end('rebalancing');
+      readyChange(false, 'rebalancing');
+    });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.restarts = 0;
+      // Batches of the previous membership must not start anything more (their records are fetched again).
+      this.generation.end('joined the group again');
+      this.generation = new Generation();
       // Ledgers of partitions still ours are kept: kafkajs may go on fetching them from where it was (a rejoin
       // from inside a fetch), so forgetting them could commit past records still in flight. Revoked ones go;
       // their late finishes are ignored and their records re-delivered to the new owner.
@@ -131,24 +168,6 @@ export class ReplyConsumer {
     await this.run();
   }
 
-  /** After a crash kafkajs does not restart from: connect and run again, backing off while it keeps failing. */
-  private scheduleRestart(): void {
-    if (this.stopping || this.restartTimer) return;
-    const delayMs = Math.min(30_000, 500 * 2 ** Math.min(this.restarts, 6));
-    this.restarts++;
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      if (this.stopping) return;
-      this.consumer
-        .connect()
-        .then(() => this.run())
-        .catch((err: unknown) => {
-          this.log.warn({ err, attempt: this.restarts }, 'kafka consumer restart failed; trying again');
-          this.scheduleRestart();
-        });
-    }, delayMs);
-  }
-
   private async run(): Promise<void> {
     await this.consumer.run({
       autoCommit: false,
@@ -160,27 +179,38 @@ export class ReplyConsumer {
 
   /**
    * Stops taking new records, lets in-flight ones finish for up to `drainTimeoutMs` (then aborts their retries,
-   * leaving them uncommitted for the next owner), commits what finished and leaves the group.
+   * leaving them uncommitted for the next owner), commits what finished and leaves the group. Heartbeats go on
+   * while it drains, so the group keeps the partitions (and accepts the final commit) until then.
    */
   async stop(drainTimeoutMs: number): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.restartTimer);
-    const deadline = Date.now() + drainTimeoutMs;
-    if (!(await this.drainedBefore(deadline))) {
-      this.log.warn(
-        { inFlight: this.scheduler.inFlight },
-        'drain timeout: aborting unfinished records (they stay uncommitted)',
-      );
+    this.member.noMoreRestarts();
+    // Batches waiting for room give up their unstarted records: nothing new starts while draining.
+    this.generation.end('stopping');
+    const beat = setInterval(() => void this.heartbeat?.().catch(() => undefined), this.heartbeatIntervalMs);
+    try {
+      const deadline = Date.now() + drainTimeoutMs;
+      if (!(await this.drainedBefore(deadline))) {
+        this.log.warn(
+          { inFlight: this.scheduler.inFlight },
+          'drain timeout: aborting unfinished records (they stay uncommitted)',
+        );
+        this.abort.abort();
+        // Aborted retries end at once; a Temporal call already on the wire still gets its answer, which counts.
+        await this.drainedBefore(Date.now() + 10_000);
+      }
       this.abort.abort();
-      // Aborted retries end at once; a Temporal call already on the wire still gets its answer, which counts.
-      await this.drainedBefore(Date.now() + 10_000);
+      clearInterval(this.commitTimer);
+      // Before consumer.stop(): kafkajs drops its group membership there, and a later commit would be lost.
+      await this.commitFinished();
+    } finally {
+      clearInterval(beat);
     }
-    this.abort.abort();
-    clearInterval(this.commitTimer);
-    // Before consumer.stop(): kafkajs drops its group membership there, and a later commit would be lost.
-    await this.commitFinished();
-    await this.consumer.stop();
-    await this.consumer.disconnect();
+    await this.member.stop();
+  }
+
+  private get heartbeatIntervalMs(): number {
+    return Math.max(500, Math.floor(this.options.sessionTimeoutMs / 10));
   }
 
   private async drainedBefore(deadline: number): Promise<boolean> {
@@ -193,69 +223,68 @@ export class ReplyConsumer {
   /**
    * Hands the batch's records to the scheduler and returns without waiting for them: kafkajs fetches the next
    * batches of all partitions only after every batch of the previous fetch returned, so waiting here would hold
-   * every partition to its slowest record. The scheduler's in-flight bound is the backpressure (submit waits).
-   * When the closing heartbeat says the group is rebalancing, in-flight records are drained and committed before
+   * every partition to its slowest record. Backpressure is the wait for a free in-flight slot and, per partition,
+   * for room under `maxUncommittedPerPartition`.
+   *
+   * A record goes into the partition's ledger only once it has its slot, and only if nothing changed during the
+   * wait: same group membership, partition still assigned, same ledger epoch. Otherwise the batch gives up its
+   * unstarted records (unresolved, so they are fetched again: re-deliveries of started ones are recognised, others
+   * start then) and returns. When the group is rebalancing, in-flight records are drained and committed before
    * kafkajs gives the partitions up.
    */
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
+    this.heartbeat = heartbeat;
     if (this.stopping) {
       // Nothing new while draining; waiting here keeps kafkajs from re-fetching this batch in a tight loop.
       await this.aborted;
       return;
     }
+    const generation = this.generation;
     const partitionId = partitionKey(topic, partition);
     let rebalancing = false;
     const beat = async (): Promise<void> => {
       try {
         await heartbeat();
       } catch (err) {
+        // Rebalancing or evicted: this membership is over, and kafkajs rejoins once the batches returned. Other
+        // errors (a timeout, a lost connection) end nothing: ending the generation then would leave every later
+        // batch giving up its records until some join that may never come.
+        if (isRebalanceError(err) || isEvictionError(err)) generation.end(`heartbeat: ${(err as Error).message}`);
         if (isRebalanceError(err)) rebalancing = true;
         else throw err;
       }
     };
-    // Keep the group membership alive while submit waits for a free slot (e.g. Temporal is down).
+    // Keep the group membership alive while the batch waits for room (e.g. Temporal is down), and learn of
+    // rebalances meanwhile.
     const timer = setInterval(() => void beat().catch(() => undefined), 1000);
+    const signal = AbortSignal.any([generation.signal, this.abort.signal]);
+    const mayStart = (): boolean =>
+      isRunning() && !isStale() && !this.stopping && !generation.ended && this.assigned.has(partitionId);
     try {
       for (const message of batch.messages) {
-        if (!isRunning() || isStale() || this.stopping || rebalancing || !this.assigned.has(partitionId)) break;
+        if (!mayStart()) break;
         // A re-delivery of a record already started (a rejoin resumed from the committed offset): its first copy
         // finishes in the same ledger, which then commits past it.
         if (Number(message.offset) <= this.tracker.lastStarted(topic, partition)) {
           resolveOffset(message.offset);
           continue;
         }
-        const record = { topic, partition, offset: message.offset };
-        this.tracker.start(topic, partition, message.offset);
+        const epochBefore = this.tracker.epoch(topic, partition);
+        if (this.tracker.span(topic, partition) >= this.options.maxUncommittedPerPartition) {
+          this.options.onUncommittedCap?.(topic, partition);
+          const limit = this.options.maxUncommittedPerPartition;
+          if (!(await untilAborted(this.tracker.spanBelow(topic, partition, limit), signal))) break;
+        }
+        const started = await this.submit(topic, partition, message, signal);
+        if (started === undefined) break;
+        // Re-checked after the waits: a slot admitted into a forgotten ledger or a past membership must not start.
+        if (!mayStart() || this.tracker.epoch(topic, partition) !== epochBefore) {
+          started(undefined);
+          break;
+        }
+        started(this.tracker.start(topic, partition, message.offset));
         this.partitionsSeen.add(partitionId);
-        // Records without a key are independent of each other.
-        const key = `${topic}/${partition}/${message.key ? message.key.toString('base64') : `#${message.offset}`}`;
-        const coalescing = this.processor.coalescingOf(record, message);
-        await this.scheduler.submit(
-          key,
-          async () => {
-            const outcome = await traceReplyRecord({ ...record, groupId: this.options.groupId }, message, () =>
-              this.processor.process(record, message, this.abort.signal),
-            );
-            if (typeof outcome === 'string') this.tracker.finish(topic, partition, message.offset, outcome);
-            // Its key goes on; the record stays unfinished until an output accepts it (aborted: never, uncommitted).
-            else
-              void outcome.finished.then(
-                (disposition) => this.tracker.finish(topic, partition, message.offset, disposition),
-                () => undefined,
-              );
-          },
-          this.abort.signal,
-          // A heartbeat queued behind a slow call gives way to a newer one or to its attempt's final reply: its
-          // offset finishes as dropped, so the commit passes it.
-          coalescing && {
-            ...coalescing,
-            onDropped: () => {
-              this.tracker.finish(topic, partition, message.offset, 'dropped');
-              this.options.onHeartbeatCoalesced?.();
-            },
-          },
-        );
         this.options.onInFlight?.(this.scheduler.inFlight);
         resolveOffset(message.offset);
       }
@@ -273,6 +302,61 @@ export class ReplyConsumer {
     }
   }
 
+  /**
+   * Waits for an in-flight slot for the record. Resolves with the function that starts the admitted task — with
+   * the ledger epoch the record went into, or `undefined` to give the slot back without processing — or with
+   * `undefined` when `signal` ended the wait (the record was not admitted).
+   */
+  private async submit(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    signal: AbortSignal,
+  ): Promise<((epoch: number | undefined) => void) | undefined> {
+    let admit!: (epoch: number | undefined) => void;
+    const admitted = new Promise<number | undefined>((resolve) => (admit = resolve));
+    const record = { topic, partition, offset: message.offset };
+    // Records without a key are independent of each other.
+    const key = `${topic}/${partition}/${message.key ? message.key.toString('base64') : `#${message.offset}`}`;
+    const coalescing = this.processor.coalescingOf(record, message);
+    try {
+      await this.scheduler.submit(
+        key,
+        async () => {
+          // The scheduler may run the task before the batch loop has looked at it again.
+          const epoch = await admitted;
+          if (epoch === undefined) return;
+          const outcome = await traceReplyRecord({ ...record, groupId: this.options.groupId }, message, () =>
+            this.processor.process(record, message, this.abort.signal),
+          );
+          if (typeof outcome === 'string') this.tracker.finish(topic, partition, message.offset, outcome, epoch);
+          // Its key goes on; the record stays unfinished until an output accepts it (aborted: never, uncommitted).
+          else
+            void outcome.finished.then(
+              (disposition) => this.tracker.finish(topic, partition, message.offset, disposition, epoch),
+              () => undefined,
+            );
+        },
+        signal,
+        // A heartbeat queued behind a slow call gives way to a newer one or to its attempt's final reply: its
+        // offset finishes as dropped, so the commit passes it.
+        coalescing && {
+          ...coalescing,
+          onDropped: () =>
+            void admitted.then((epoch) => {
+              if (epoch === undefined) return;
+              this.tracker.finish(topic, partition, message.offset, 'dropped', epoch);
+              this.options.onHeartbeatCoalesced?.();
+            }),
+        },
+      );
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      throw err;
+    }
+    return admit;
+  }
+
   /** Commits, per partition, the offset after the longest finished prefix. Serialised: one commit at a time. */
   private commitFinished(): Promise<void> {
     this.committing = this.committing.then(async () => {
@@ -285,4 +369,22 @@ export class ReplyConsumer {
     });
     return this.committing;
   }
+}
+
+/** Resolves true when `promise` settles first, false when `signal` aborts first (at once if it already did). */
+function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    });
+  });
+}
+
+/** The coordinator no longer knows this member (session expired): kafkajs rejoins as a new member. */
+function isEvictionError(err: unknown): boolean {
+  return (err as { type?: unknown } | null)?.type === 'UNKNOWN_MEMBER_ID';
 }

@@ -38,6 +38,11 @@ export interface BridgeMetrics {
   /** `tkb_consumer_lag{topic,partition}`: high watermark minus the next offset to process. */
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   /**
+   * `tkb_uncommitted_cap_waits_total{topic,partition}`: times a partition stopped reading because it reached
+   * `processing.maxUncommittedPerPartition` (its oldest unfinished record holds the commit back).
+   */
+  readonly uncommittedCapWaitsTotal: Counter<'topic' | 'partition'>;
+  /**
    * `tkb_reply_latency_seconds{outcome}`: from the reply's `respondedTime` (set by the responder) to Temporal's
    * acknowledgement of the call — the end-to-end delay the bridge adds to a reply, Kafka included.
    */
@@ -125,6 +130,13 @@ export function createBridgeMetrics(options: CreateBridgeMetricsOptions = {}): B
     registers: [registry],
   });
 
+  const uncommittedCapWaitsTotal = new Counter({
+    name: 'tkb_uncommitted_cap_waits_total',
+    help: 'Times a partition stopped reading at processing.maxUncommittedPerPartition, waiting for its oldest unfinished record',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [registry],
+  });
+
   const replyLatency = new Histogram({
     name: 'tkb_reply_latency_seconds',
     help: "Seconds from a reply's respondedTime to Temporal's acknowledgement of the call it became",
@@ -185,5 +197,6 @@ export function createBridgeMetrics(options: CreateBridgeMetricsOptions = {}): B
     staleRepliesTotal,
     inFlight,
     consumerLag,
+    uncommittedCapWaitsTotal,
   };
 }

@@ -65,6 +65,7 @@ describe('compileBridgeOptions', () => {
       },
       processing: {
         maxInFlight: 256,
+        maxUncommittedPerPartition: 10_000,
         maxPayloadBytes: 2_097_152,
         maxRecordBytes: 4_194_304,
         staleReplies: 'drop',
@@ -73,7 +74,7 @@ describe('compileBridgeOptions', () => {
       },
       outputs: { sendTimeoutMs: 30_000, maxMessageBytes: 1_048_588 },
       retry: { initialMs: 100, maxMs: 30_000, multiplier: 2 },
-      shutdown: { drainTimeoutMs: 30_000 },
+      shutdown: { drainTimeoutMs: 20_000 },
       cancellation: {
         pollIntervalMs: 15_000,
         maxTrackedRequests: 50_000,
@@ -174,6 +175,28 @@ describe('compileBridgeOptions', () => {
       configError(() => compileBridgeOptions({ ...minimal, http: { port: 9000 }, grpcHealth: { port: 9000 } }))
         .optionPath,
     ).toBe('grpcHealth.port');
+  });
+
+  it('rejects a drain timeout that is not below the session timeout: the group would evict the bridge before its final commit', () => {
+    expect(
+      configError(() =>
+        compileBridgeOptions({
+          kafka: { ...minimal.kafka, sessionTimeoutMs: 30_000 },
+          shutdown: { drainTimeoutMs: 30_000 },
+        }),
+      ).message,
+    ).toBe(
+      'shutdown.drainTimeoutMs (--shutdown-drain-timeout-ms / TKB_SHUTDOWN_DRAIN_TIMEOUT_MS) must be below kafka.sessionTimeoutMs (--kafka-session-timeout-ms / TKB_KAFKA_SESSION_TIMEOUT_MS); got shutdown.drainTimeoutMs=30000 and kafka.sessionTimeoutMs=30000',
+    );
+    expect(
+      configError(() => compileBridgeOptions({ kafka: { ...minimal.kafka, sessionTimeoutMs: 10_000 } })).optionPath,
+    ).toBe('shutdown.drainTimeoutMs');
+    expect(
+      compileBridgeOptions({
+        kafka: { ...minimal.kafka, sessionTimeoutMs: 10_000 },
+        shutdown: { drainTimeoutMs: 9_999 },
+      }).shutdown.drainTimeoutMs,
+    ).toBe(9_999);
   });
 
   it('accepts TLS as a switch or as detailed settings', () => {

@@ -93,8 +93,8 @@ describe('docker-compose.yml', () => {
 
   it('gives the bridge time to drain on `docker compose stop`', () => {
     const seconds = Number(/^(\d+)s$/.exec(compose.services.bridge?.stop_grace_period ?? '')?.[1]);
-    // shutdown.drainTimeoutMs defaults to 30 s; compose's own default grace is 10 s.
-    expect(seconds).toBeGreaterThan(30);
+    // shutdown.drainTimeoutMs defaults to 20 s; compose's own default grace is 10 s.
+    expect(seconds).toBeGreaterThan(20);
   });
 
   it('holds no placeholders', () => {

@@ -55,6 +55,8 @@ export class BridgeProcess {
       world.deadLetterTopic,
       '--kafka-session-timeout-ms',
       '10000',
+      '--shutdown-drain-timeout-ms',
+      '5000',
       '--temporal-address',
       world.servers.temporalAddress,
       '--temporal-namespace',

@@ -123,7 +123,7 @@ export class BridgeWorld {
       temporal: { address: this.servers.temporalAddress, namespace: this.servers.temporalNamespace },
       retry: { initialMs: 100, maxMs: 1000 },
       cancellation: { pollIntervalMs: 500 },
-      shutdown: { drainTimeoutMs: 10_000 },
+      shutdown: { drainTimeoutMs: 5_000 },
       http: { host: '127.0.0.1', port: 0 },
       log: { level: 'warn' },
     };
@@ -194,7 +194,7 @@ export class BridgeWorld {
    * Waits until the bridges' consumer group is stable with `members` members that each hold partitions: after
    * that, replies are spread over all of them.
    */
-  async waitForGroupMembers(members: number): Promise<void> {
+  async waitForGroupMembers(members: number, timeoutMs = 60_000): Promise<void> {
     const admin = testKafka(this.servers.kafkaBrokers).admin();
     await admin.connect();
     try {
@@ -208,8 +208,20 @@ export class BridgeWorld {
             return Object.values(assignment).some((partitions) => partitions.length > 0);
           });
         },
-        { timeoutMs: 60_000, intervalMs: 100 },
+        { timeoutMs, intervalMs: 100 },
       );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** The group's committed offset of every response partition, `-1` where none was committed. */
+  async committedOffsets(): Promise<Map<number, string>> {
+    const admin = testKafka(this.servers.kafkaBrokers).admin();
+    await admin.connect();
+    try {
+      const [topic] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.responseTopic] });
+      return new Map((topic?.partitions ?? []).map((p) => [p.partition, p.offset]));
     } finally {
       await admin.disconnect();
     }
