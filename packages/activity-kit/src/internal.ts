@@ -17,3 +17,12 @@ export { isRebalanceError, partitionKey, splitPartitionKey } from './kafka/parti
 export { RecordHeaders } from './kafka/record-headers';
 export { compileActivityKitOptions, defaultActivityKitOptions } from './options';
 export { attemptDeadline, buildActivityTaskRequest } from './requester/activity-task-request';
+export {
+  SEALED_HANDLE_PREFIX,
+  isSealedHandle,
+  openSealedHandle,
+  sealTaskToken,
+  type OpenedHandle,
+  type SealedHandleBinding,
+  type UnopenedHandle,
+} from './sealing/sealed-handle';
