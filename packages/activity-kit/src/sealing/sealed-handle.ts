@@ -66,10 +66,13 @@ export function sealTaskToken(keyring: SealingKeyring, taskToken: Uint8Array, bi
 
 /**
  * Opens a sealed handle: returns its task token and binding when the tag verifies with the key it names, else why
- * not (a key the keyring does not hold, or a handle that was forged, altered or truncated). Checks neither the
- * deadline nor the binding against the reply: that is the caller's policy.
+ * not (a key the keyring does not hold — any key when there is no keyring —, or a handle that was forged, altered or
+ * truncated). Checks neither the deadline nor the binding against the reply: that is the caller's policy.
  */
-export function openSealedHandle(keyring: SealingKeyring, handle: Uint8Array): OpenedHandle | UnopenedHandle {
+export function openSealedHandle(
+  keyring: SealingKeyring | undefined,
+  handle: Uint8Array,
+): OpenedHandle | UnopenedHandle {
   const bytes = Buffer.from(handle.buffer, handle.byteOffset, handle.byteLength);
   if (!isSealedHandle(bytes)) return { ok: false, problem: 'invalid', reason: 'it does not start with tkb1.' };
   let header: Header;
@@ -78,7 +81,7 @@ export function openSealedHandle(keyring: SealingKeyring, handle: Uint8Array): O
   } catch (err) {
     return { ok: false, problem: 'invalid', reason: (err as Error).message };
   }
-  const key = keyring.key(header.keyId);
+  const key = keyring?.key(header.keyId);
   if (!key) return { ok: false, problem: 'unknown-key', keyId: header.keyId };
   const body = bytes.subarray(header.length);
   if (body.length < NONCE_BYTES + TAG_BYTES) {

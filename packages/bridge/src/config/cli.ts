@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadBridgeOptions } from './load-config';
 import type { BridgeOptions } from './options';
-import { CONFIG_FILE_ENV, SETTINGS, type SettingSpec } from './settings';
+import { CONFIG_FILE_ENV, SETTINGS, fileEnv, type SettingSpec } from './settings';
 
 /** What the CLI does once its options are valid. */
 export interface CliHandlers {
@@ -41,6 +41,7 @@ export function buildCli(handlers: CliHandlers, options: BuildCliOptions = {}): 
 
   const attributeOf = new Map<string, string>();
   for (const spec of SETTINGS) {
+    if (spec.noFlag) continue;
     const option = settingOption(spec);
     attributeOf.set(spec.path, option.attributeName());
     run.addOption(option);
@@ -71,7 +72,7 @@ export function buildCli(handlers: CliHandlers, options: BuildCliOptions = {}): 
 
 /** The help line of a setting: description, variables, default. Exported for the docs generator and tests. */
 export function settingHelpLine(spec: SettingSpec): string {
-  const variables = [spec.env, ...spec.fallbackEnv].join(', ');
+  const variables = settingVariables(spec).join(', ');
   return `${spec.description} (env: ${variables}; default: ${spec.defaultText})`;
 }
 
@@ -85,8 +86,15 @@ function settingsOverview(): string {
     '',
     `Settings of 'run' (config-file key, then environment variable; 'temporal-kafka-bridge run --help' shows the`,
     `flags, what each does and its default). The config file is JSON, named by --config or ${CONFIG_FILE_ENV}.`,
-    ...SETTINGS.map((spec) => `  ${spec.path.padEnd(width)}  ${[spec.env, ...spec.fallbackEnv].join(', ')}`),
+    ...SETTINGS.map((spec) => `  ${spec.path.padEnd(width)}  ${settingVariables(spec).join(', ')}`),
+    '',
+    'Secret settings are also read from the file named by <variable>_FILE; settings without a flag are never flags.',
   ].join('\n');
+}
+
+function settingVariables(spec: SettingSpec): string[] {
+  const names = [spec.env, ...spec.fallbackEnv];
+  return spec.secret ? [...names, ...names.map(fileEnv)] : names;
 }
 
 function settingOption(spec: SettingSpec): Option {

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { InvalidSealingKeysError, SealingKeyring } from '@temporal-kafka-bridge/activity-kit';
 import { ConfigError } from '../errors';
 import { SETTINGS, type SettingSpec, describeSetting, displayValue, findSetting } from './settings';
 
@@ -151,6 +152,19 @@ export interface GrpcHealthOptions {
   port?: number;
 }
 
+/** Sealed reply handles (docs/security.md). */
+export interface SecurityOptions {
+  /**
+   * Sealing keys shared with the workers' activity-kit: `id:base64key` entries (32-byte keys) separated by commas or
+   * lines; the first seals, every one opens. Secret: from `TKB_SECURITY_SEALING_KEYS`, the file named by
+   * `TKB_SECURITY_SEALING_KEYS_FILE`, or the config file, never a flag. @default unset (sealed handles are
+   * dead-lettered with UnknownSealingKeyError)
+   */
+  sealingKeys?: string;
+  /** Dead-letter replies with a raw task token (RawTaskTokenRefusedError). Needs `sealingKeys`. @default false */
+  requireSealedHandles: boolean;
+}
+
 /** Logging. */
 export interface LogOptions {
   /** @default 'info' */
@@ -167,6 +181,7 @@ export interface BridgeOptions {
   cancellation: CancellationOptions;
   http: HttpOptions;
   grpcHealth: GrpcHealthOptions;
+  security: SecurityOptions;
   log: LogOptions;
 }
 
@@ -183,6 +198,7 @@ export interface BridgeOptionsInput {
   cancellation?: Partial<CancellationOptions>;
   http?: Partial<HttpOptions>;
   grpcHealth?: Partial<GrpcHealthOptions>;
+  security?: Partial<SecurityOptions>;
   log?: Partial<LogOptions>;
 }
 
@@ -212,6 +228,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
     cancellation: { pollIntervalMs: 15_000, maxTrackedRequests: 50_000, describesPerSecond: 50 },
     http: { host: '0.0.0.0', port: 9464 },
     grpcHealth: { host: '0.0.0.0' },
+    security: { requireSealedHandles: false },
     log: { level: 'info' },
   };
 }
@@ -307,6 +324,10 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
       host: value('grpcHealth.host') as string,
       ...optional('port', value('grpcHealth.port') as number | undefined),
     },
+    security: {
+      ...optional('sealingKeys', value('security.sealingKeys') as string | undefined),
+      requireSealedHandles: value('security.requireSealedHandles') as boolean,
+    },
     log: { level: value('log.level') as LogOptions['level'] },
   };
 
@@ -373,7 +394,8 @@ function rejectUnknownKeys(input: unknown, prefix: string): void {
       throw new ConfigError(
         path,
         child,
-        `Unknown option ${path} (value ${displayValue(child)}); see 'temporal-kafka-bridge run --help'`,
+        // No value: a mistyped key (`pasword`) would print its secret.
+        `Unknown option ${path}; see 'temporal-kafka-bridge run --help'`,
       );
     }
     if (isGroup && isPlainObject(child)) rejectUnknownKeys(child, path);
@@ -384,7 +406,8 @@ function rejectUnknownKeys(input: unknown, prefix: string): void {
 }
 
 function fail(spec: SettingSpec, rule: string, value: unknown): never {
-  throw new ConfigError(spec.path, value, `${describeSetting(spec)} ${rule}, got ${displayValue(value, spec)}`);
+  const shown = spec.secret === true && value !== undefined && value !== '' ? '***' : value;
+  throw new ConfigError(spec.path, shown, `${describeSetting(spec)} ${rule}, got ${displayValue(value, spec)}`);
 }
 
 function checkSetting(spec: SettingSpec, value: unknown): void {
@@ -427,6 +450,14 @@ function checkSetting(spec: SettingSpec, value: unknown): void {
       }
       break;
   }
+  if (spec.path === 'security.sealingKeys') {
+    try {
+      SealingKeyring.parse(value as string);
+    } catch (err) {
+      if (err instanceof InvalidSealingKeysError) fail(spec, `are malformed: ${err.reason}`, value);
+      throw err;
+    }
+  }
   if (spec.check !== undefined) {
     const problem = (spec.check as (checked: unknown) => ReturnType<NonNullable<SettingSpec['check']>>)(value);
     if (problem !== undefined) fail(spec, problem.rule, problem.value);
@@ -446,7 +477,20 @@ function checkCrossSettingRules(options: BridgeOptions, merged: BridgeOptionsInp
       `${describeSetting(spec(pathA))} ${rule} ${describeSetting(spec(pathB))}; got ${pathA}=${displayValue(valueA, spec(pathA))} and ${pathB}=${displayValue(valueB, spec(pathB))}`,
     );
   };
-  const { kafka, temporal, retry, http, grpcHealth } = options;
+  const { kafka, temporal, retry, http, grpcHealth, security } = options;
+  if (security.requireSealedHandles && security.sealingKeys === undefined) {
+    both('security.requireSealedHandles', true, 'security.sealingKeys', undefined, 'needs');
+  }
+  if (security.requireSealedHandles && temporal.activityRefNamespaces.length > 0) {
+    // A ref is ids in clear: allowing it would reopen the hole that sealed handles close.
+    both(
+      'temporal.activityRefNamespaces',
+      temporal.activityRefNamespaces,
+      'security.requireSealedHandles',
+      true,
+      'must be empty (activityRef replies are not sealed) when setting',
+    );
+  }
 
   if (kafka.responseTopics.includes(kafka.deadLetterTopic)) {
     both(

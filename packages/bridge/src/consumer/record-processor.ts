@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AttemptStopSink } from '../cancellation/attempt-stop';
 import { CancelNoticePublisher } from '../cancellation/cancel-notice-publisher';
 import type { DeadLetterPublisher } from '../dead-letter/dead-letter-publisher';
+import { withoutRawTaskToken } from '../dead-letter/raw-token-redaction';
 import {
   PayloadTooLargeError,
   RecordTooLargeError,
@@ -180,7 +181,7 @@ export class RecordProcessor {
     this.log.warn({ record, errorClass, err: error.message }, 'dead-lettering record');
     // A broker hiccup must not lose the record: retry until the dead-letter topic acknowledged.
     await this.withRetry(
-      () => this.deadLetters.publish(record, message, error),
+      () => this.deadLetters.publish(record, withoutRawTaskToken(message, this.codec), error),
       signal,
       () => true,
     );
