@@ -391,12 +391,8 @@ function rejectUnknownKeys(input: unknown, prefix: string): void {
     const isSetting = findSetting(path) !== undefined;
     const isGroup = SETTINGS.some((spec) => spec.path.startsWith(`${path}.`));
     if (!isSetting && !isGroup) {
-      throw new ConfigError(
-        path,
-        child,
-        // No value: a mistyped key (`pasword`) would print its secret.
-        `Unknown option ${path}; see 'temporal-kafka-bridge run --help'`,
-      );
+      // No value, in the message or the error: a mistyped key (`pasword`) would print its secret.
+      throw new ConfigError(path, '(not shown)', `Unknown option ${path}; see 'temporal-kafka-bridge run --help'`);
     }
     if (isGroup && isPlainObject(child)) rejectUnknownKeys(child, path);
     else if (isGroup && !isSetting && child !== undefined) {

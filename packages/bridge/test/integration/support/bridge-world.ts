@@ -4,6 +4,7 @@ import {
   createWireCodec,
   KafkaActivityKit,
   ReplyPublisher,
+  type SealingOptions,
   type ActivityCancelNotice,
   type ActivityTaskRequest,
 } from '@temporal-kafka-bridge/activity-kit';
@@ -88,11 +89,12 @@ export class BridgeWorld {
    * Starts the worker whose activity publishes requests through activity-kit; `dataConverter` (payload codecs…)
    * is the worker's, as a user would configure it.
    */
-  async startWorker(dataConverter?: DataConverter): Promise<void> {
+  async startWorker(dataConverter?: DataConverter, options: { sealing?: SealingOptions } = {}): Promise<void> {
     this.kit = new KafkaActivityKit({
       kafka: { brokers: this.servers.kafkaBrokers },
       requestTopic: this.requestTopic,
       replyTopic: this.responseTopic,
+      ...(options.sealing === undefined ? {} : { sealing: options.sealing }),
     });
     await this.kit.connect();
     const kit = this.kit;
@@ -106,6 +108,18 @@ export class BridgeWorld {
       ...(dataConverter === undefined ? {} : { dataConverter }),
     });
     this.worker = { shutdown: () => worker.shutdown(), running: worker.run(), connection };
+  }
+
+  /** Stops the worker (e.g. to start it again with other sealing keys); pending activities stay pending. */
+  async stopWorker(): Promise<void> {
+    if (this.worker) {
+      this.worker.shutdown();
+      await this.worker.running.catch(() => undefined);
+      await this.worker.connection.close();
+      this.worker = undefined;
+    }
+    await this.kit?.close();
+    this.kit = undefined;
   }
 
   /** Bridge options for this world's topics and servers, with fast retries; `overrides` wins. */
