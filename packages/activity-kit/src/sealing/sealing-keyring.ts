@@ -37,10 +37,13 @@ export class SealingKeyring {
    * @throws InvalidSealingKeysError naming the entry and the broken rule, never a key's bytes
    */
   static parse(text: string): SealingKeyring {
+    // Comments first: a comment may hold commas.
     const entries = text
-      .split(/[,\n]/)
+      .split('\n')
+      .filter((line) => !line.trim().startsWith('#'))
+      .flatMap((line) => line.split(','))
       .map((entry) => entry.trim())
-      .filter((entry) => entry !== '' && !entry.startsWith('#'));
+      .filter((entry) => entry !== '');
     return SealingKeyring.of(
       entries.map((entry, index) => {
         const colon = entry.indexOf(':');

@@ -115,7 +115,7 @@ describe('sealed handles', () => {
 describe('sealing keyrings', () => {
   it('parse id:base64 entries separated by commas or lines, skipping comments', () => {
     const entry = generateSealingKeyEntry('k2');
-    const ring = SealingKeyring.parse(`# dev keys\nk1:${keyA.toString('base64')}\n\n${entry}`);
+    const ring = SealingKeyring.parse(`# dev keys, one per line\nk1:${keyA.toString('base64')}\n\n${entry}`);
     expect(ring.keyIds).toEqual(['k1', 'k2']);
     expect(ring.key('k1')).toEqual(keyA);
     expect(SealingKeyring.parse(`k1:${keyA.toString('base64')},${entry}`).keyIds).toEqual(['k1', 'k2']);
