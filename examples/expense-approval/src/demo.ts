@@ -1,4 +1,4 @@
-import { createWireCodec } from '@temporal-kafka-bridge/activity-kit';
+import { createWireCodec, generateSealingKeyEntry } from '@temporal-kafka-bridge/activity-kit';
 import {
   freePort,
   ManagedProcess,
@@ -151,8 +151,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       '--cancellation-poll-interval-ms=1000',
       '--http-host=127.0.0.1',
       `--http-port=${httpPort}`,
+      '--security-require-sealed-handles=true',
     ];
-    const childEnv = { ...process.env, ...configToEnv(config) };
+    // A development key, generated for this run only and kept next to the logs: the worker seals with it and the
+    // bridge opens with it (both read TKB_SEALING_KEYS_FILE). In production the key comes from your secret store.
+    const sealingKeysFile = path.join(logDir, 'dev-sealing-keys');
+    fs.writeFileSync(sealingKeysFile, `# dev key of demo run ${runId}\n${generateSealingKeyEntry(`dev-${runId}`)}\n`, {
+      mode: 0o600,
+    });
+    const childEnv = { ...process.env, ...configToEnv(config), TKB_SEALING_KEYS_FILE: sealingKeysFile };
     pieces.bridge = new ManagedProcess({
       command: process.execPath,
       args: [bridgeCli, ...bridgeArgs],
@@ -179,6 +186,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `responder: node ${displayPath(path.join(PACKAGE_ROOT, 'dist', 'responder.js'))}  (group ${config.responderGroupId})`,
     );
     out.line(`logs:      ${logDir}/{bridge,worker,responder}.log`);
+    out.line(
+      `sealing:   on, raw task tokens refused; dev key dev-${runId} generated for this run in ${sealingKeysFile}`,
+    );
     for (const piece of Object.values(pieces)) piece?.start();
 
     const bridge = pieces.bridge;

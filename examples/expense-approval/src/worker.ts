@@ -1,4 +1,4 @@
-import { KafkaActivityKit } from '@temporal-kafka-bridge/activity-kit';
+import { KafkaActivityKit, sealingKeyringFromEnv } from '@temporal-kafka-bridge/activity-kit';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { configFromEnv, ensureTopics, log, READY_LINE, type ExampleConfig } from './config';
@@ -9,10 +9,13 @@ import { configFromEnv, ensureTopics, log, READY_LINE, type ExampleConfig } from
  */
 export async function runWorker(config: ExampleConfig): Promise<void> {
   await ensureTopics(config, 'expense-worker');
+  // TKB_SEALING_KEYS or TKB_SEALING_KEYS_FILE: the same keys as the bridge's. Unset: requests carry raw tokens.
+  const keyring = sealingKeyringFromEnv();
   const kit = new KafkaActivityKit({
     kafka: { brokers: config.kafkaBrokers, clientId: 'expense-worker' },
     requestTopic: config.requestTopic,
     replyTopic: config.replyTopic,
+    ...(keyring === undefined ? {} : { sealing: { keyring } }),
   });
   await kit.connect();
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
@@ -27,7 +30,8 @@ export async function runWorker(config: ExampleConfig): Promise<void> {
     const running = worker.run();
     log(
       'worker',
-      `polling task queue ${config.taskQueue} on ${config.temporalAddress}; requests go to ${config.requestTopic}`,
+      `polling task queue ${config.taskQueue} on ${config.temporalAddress}; requests go to ${config.requestTopic}` +
+        (keyring ? `, sealed with key ${keyring.sealingKey.id}` : ', unsealed'),
     );
     log('worker', READY_LINE);
     await running;

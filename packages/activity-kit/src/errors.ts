@@ -256,3 +256,18 @@ export class ReplyPublishError extends ActivityKitError {
     );
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Sealing keys (src/sealing). A keyring that does not parse never will; its message never shows key material.
+
+/**
+ * Thrown by {@link parseSealingKeys} (and so by `KafkaActivityKit` and the bridge's config) when the sealing keys
+ * are malformed. The message names the entry (position and key id) and the broken rule, never a key's bytes.
+ */
+export class InvalidSealingKeysError extends ActivityKitError {
+  override readonly retryable = false;
+
+  constructor(readonly reason: string) {
+    super(`Invalid sealing keys: ${reason}`);
+  }
+}

@@ -19,3 +19,12 @@ export { RecordHeaders } from './kafka/record-headers';
 export { compileActivityKitOptions, defaultActivityKitOptions } from './options';
 export { attemptDeadline, buildActivityTaskRequest } from './requester/activity-task-request';
 export { headerText, otelApi, parseTraceparent, spanContextOf, type TraceParent } from './tracing/trace-context';
+export {
+  SEALED_HANDLE_PREFIX,
+  isSealedHandle,
+  openSealedHandle,
+  sealTaskToken,
+  type OpenedHandle,
+  type SealedHandleBinding,
+  type UnopenedHandle,
+} from './sealing/sealed-handle';

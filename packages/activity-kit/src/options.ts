@@ -1,6 +1,16 @@
 import { defaultPayloadConverter, type PayloadConverter } from '@temporalio/common';
 import { ActivityKitConfigError } from './errors';
 import type { KafkaConnectionOptions } from './kafka/connection-options';
+import { SealingKeyring } from './sealing/sealing-keyring';
+
+/** Sealed handles: requests carry an authenticated encryption of the task token instead of the token. */
+export interface SealingOptions {
+  /**
+   * Keys shared with the bridge (`security.sealingKeys`); the first seals. Build it with `SealingKeyring.parse` or
+   * `sealingKeyringFromEnv()` (`TKB_SEALING_KEYS` / `TKB_SEALING_KEYS_FILE`), never from a command-line argument.
+   */
+  keyring: SealingKeyring;
+}
 
 /** Options of {@link KafkaActivityKit}, the object activities use to hand their task to Kafka. */
 export interface ActivityKitOptions {
@@ -21,11 +31,20 @@ export interface ActivityKitOptions {
   payloadConverter?: PayloadConverter;
   /** String metadata copied into every request's `headers` field. @default {} */
   requestHeaders?: Record<string, string>;
+  /**
+   * Seal the task token of every request with this keyring, so that only a service that received the request can
+   * answer it (the bridge must hold the same keys). @default unset (requests carry the raw task token)
+   */
+  sealing?: SealingOptions;
 }
 
-export type CompiledActivityKitOptions = Required<ActivityKitOptions>;
+export type CompiledActivityKitOptions = Required<Omit<ActivityKitOptions, 'sealing'>> &
+  Pick<ActivityKitOptions, 'sealing'>;
 
-export function defaultActivityKitOptions(): Omit<CompiledActivityKitOptions, 'kafka' | 'requestTopic' | 'replyTopic'> {
+export function defaultActivityKitOptions(): Omit<
+  CompiledActivityKitOptions,
+  'kafka' | 'requestTopic' | 'replyTopic' | 'sealing'
+> {
   return {
     maxPayloadBytes: 900 * 1024,
     publishTimeoutMs: 15_000,
@@ -56,6 +75,10 @@ export function compileActivityKitOptions(options: ActivityKitOptions): Compiled
   requireString('replyTopic', compiled.replyTopic);
   requirePositive('maxPayloadBytes', compiled.maxPayloadBytes);
   requirePositive('publishTimeoutMs', compiled.publishTimeoutMs);
+  if (compiled.sealing !== undefined && !(compiled.sealing.keyring instanceof SealingKeyring)) {
+    // The value is not printed: it may hold key material.
+    throw new ActivityKitConfigError('sealing.keyring', '(not shown)', 'must be a SealingKeyring');
+  }
   return compiled;
 }
 

@@ -1,4 +1,4 @@
-import { createWireCodec, type WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import { createWireCodec, SealingKeyring, type WireCodec } from '@temporal-kafka-bridge/activity-kit';
 import { createKafkaClient } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -124,7 +124,7 @@ export class Bridge {
   }
 
   private async startSteps(): Promise<void> {
-    const { kafka: kafkaOptions, temporal, processing } = this.options;
+    const { kafka: kafkaOptions, temporal, processing, security } = this.options;
     checkTlsFiles(this.options);
     this.http = await startHealthServer({
       health: this.health,
@@ -176,6 +176,8 @@ export class Bridge {
       maxPayloadBytes: processing.maxPayloadBytes,
       resultTypes,
       activityRefNamespaces: new Set(temporal.activityRefNamespaces),
+      ...(security.sealingKeys === undefined ? {} : { sealingKeyring: SealingKeyring.parse(security.sealingKeys) }),
+      requireSealedHandles: security.requireSealedHandles,
       observeCall: (call, seconds, ok) =>
         this.metrics.temporalCallDuration.observe({ call, result: ok ? 'ok' : 'error' }, seconds),
       staleReasons: new StaleReasons(clients, {

@@ -105,6 +105,61 @@ export class InvalidTaskTokenError extends PoisonRecordError {
   }
 }
 
+/**
+ * Thrown by the dispatcher when a sealed handle does not open with the key it names — forged, altered, truncated —
+ * or opens but does not belong to the reply (another request id, another namespace). No Temporal call was made.
+ */
+export class SealedHandleInvalidError extends PoisonRecordError {
+  /** Short sha256 prefix of the handle (see {@link taskTokenDigest}). */
+  readonly handleDigest: string;
+
+  constructor(
+    handle: Uint8Array,
+    readonly reason: string,
+    /** The key id the handle names, when it names one. */
+    readonly keyId: string | undefined,
+    options?: { cause?: unknown; record?: RecordCoordinates },
+  ) {
+    super(`Sealed handle ${taskTokenDigest(handle)} (${handle.length} bytes) is not valid: ${reason}`, options);
+    this.handleDigest = taskTokenDigest(handle);
+  }
+}
+
+/**
+ * Thrown by the dispatcher when a sealed handle names a key id that `security.sealingKeys` does not hold: sealed
+ * with a key removed from the bridge (or not yet added). Add the key back to replay it. No Temporal call was made.
+ */
+export class UnknownSealingKeyError extends PoisonRecordError {
+  constructor(
+    readonly keyId: string,
+    readonly knownKeyIds: readonly string[],
+    options?: { cause?: unknown; record?: RecordCoordinates },
+  ) {
+    super(
+      `Sealed handle needs sealing key ${JSON.stringify(keyId)}, which security.sealingKeys does not hold (it holds ${
+        knownKeyIds.length ? knownKeyIds.map((id) => JSON.stringify(id)).join(', ') : 'no key'
+      })`,
+      options,
+    );
+  }
+}
+
+/**
+ * Thrown by the dispatcher when `security.requireSealedHandles` is on and a reply carries a raw task token instead
+ * of a sealed handle: anyone who can write the reply topic can build one. No Temporal call was made.
+ */
+export class RawTaskTokenRefusedError extends PoisonRecordError {
+  readonly tokenDigest: string;
+
+  constructor(token: Uint8Array, options?: { cause?: unknown; record?: RecordCoordinates }) {
+    super(
+      `Raw task token ${taskTokenDigest(token)} refused: security.requireSealedHandles accepts sealed handles only`,
+      options,
+    );
+    this.tokenDigest = taskTokenDigest(token);
+  }
+}
+
 /** Thrown by the dispatcher when a reply targets a namespace outside `temporal.allowedNamespaces`. */
 export class NamespaceNotAllowedError extends PoisonRecordError {
   constructor(
@@ -214,7 +269,8 @@ export class TransientTemporalError extends BridgeError {
  * attempt is pending: the one named failed or timed out), `workflow-closed`, `unknown` (the describe failed, was
  * over `processing.staleLookupsPerSecond`, or showed the attempt still pending).
  */
-export type StaleReason = 'already-completed' | 'superseded' | 'workflow-closed' | 'unknown';
+/** `handle-expired`: a sealed handle past its attempt's deadline, refused by the bridge without a Temporal call. */
+export type StaleReason = 'already-completed' | 'superseded' | 'workflow-closed' | 'handle-expired' | 'unknown';
 
 /**
  * Thrown by the dispatcher when Temporal answered that the activity (attempt) is not found: the reply is a

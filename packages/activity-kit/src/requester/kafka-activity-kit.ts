@@ -8,6 +8,7 @@ import { compileActivityKitOptions, type ActivityKitOptions, type CompiledActivi
 import { buildActivityTaskRequest } from './activity-task-request';
 import { payloadSize, toWirePayload } from './payloads';
 import { publisherKafkaOptions, RequestPublisher } from './request-publisher';
+import { sealTaskToken } from '../sealing/sealed-handle';
 import { traceHeadersOf } from '../tracing/trace-context';
 
 /** Per-call options of {@link KafkaActivityKit.completeViaKafka}. */
@@ -64,7 +65,7 @@ export class KafkaActivityKit {
   }
 
   /**
-   * Publishes this attempt's request (task token, ids, deadline, `input`) to the request topic, waits for the
+   * Publishes this attempt's request (task token — sealed when `sealing` is set —, ids, deadline, `input`) to the request topic, waits for the
    * broker's acknowledgement, then throws `CompleteAsyncError` so the activity stays open until the bridge
    * completes it with the external service's reply. Must be called inside an activity.
    *
@@ -89,6 +90,14 @@ export class KafkaActivityKit {
       startedAtMs,
       headers: { ...this.options.requestHeaders, ...options.headers },
     });
+    const sealing = this.options.sealing;
+    if (sealing) {
+      request.taskToken = sealTaskToken(sealing.keyring, info.taskToken, {
+        namespace: info.namespace,
+        requestId: request.requestId,
+        deadline: request.deadline,
+      });
+    }
     const key = options.key ?? info.workflowExecution?.workflowId ?? info.activityId;
     await this.publisher.publish(request, key, traceHeadersOf());
     throw new CompleteAsyncError();

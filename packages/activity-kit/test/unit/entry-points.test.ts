@@ -44,6 +44,8 @@ describe('the entry points of activity-kit', () => {
       'SINGLE_OBJECT_HEADER_LENGTH',
       'OffsetTracker',
       'RecordHeaders',
+      'sealTaskToken',
+      'openSealedHandle',
     ];
     const root = load('@temporal-kafka-bridge/activity-kit');
     expect(root.exports.filter((name) => internals.includes(name))).toEqual([]);

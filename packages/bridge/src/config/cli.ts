@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadBridgeOptions } from './load-config';
 import type { BridgeOptions } from './options';
-import { CONFIG_FILE_ENV, SETTINGS, type SettingSpec } from './settings';
+import { CONFIG_FILE_ENV, SETTINGS, fileEnv, type SettingSpec } from './settings';
 import { ConfigError } from '../errors';
 import type { RedriveOptions } from '../redrive/redrive';
 import { parseOffsetBound, parseTimeBound, type RangeBound } from '../redrive/redrive-range';
@@ -167,6 +167,8 @@ function addRedriveCommand(
 function addSettingOptions(command: Command, specs: readonly SettingSpec[]): Map<string, string> {
   const attributeOf = new Map<string, string>();
   for (const spec of specs) {
+    // Secrets such as the sealing keys come from the environment or files only, never a flag.
+    if (spec.noFlag) continue;
     const option = settingOption(spec);
     attributeOf.set(spec.path, option.attributeName());
     command.addOption(option);
@@ -191,7 +193,7 @@ function loadFromValues(
 
 /** The help line of a setting: description, variables, default. Exported for the docs generator and tests. */
 export function settingHelpLine(spec: SettingSpec): string {
-  const variables = [spec.env, ...spec.fallbackEnv].join(', ');
+  const variables = settingVariables(spec).join(', ');
   return `${spec.description} (env: ${variables}; default: ${spec.defaultText})`;
 }
 
@@ -205,8 +207,15 @@ function settingsOverview(): string {
     '',
     `Settings of 'run' (config-file key, then environment variable; 'temporal-kafka-bridge run --help' shows the`,
     `flags, what each does and its default). The config file is JSON, named by --config or ${CONFIG_FILE_ENV}.`,
-    ...SETTINGS.map((spec) => `  ${spec.path.padEnd(width)}  ${[spec.env, ...spec.fallbackEnv].join(', ')}`),
+    ...SETTINGS.map((spec) => `  ${spec.path.padEnd(width)}  ${settingVariables(spec).join(', ')}`),
+    '',
+    'Secret settings are also read from the file named by <variable>_FILE; settings without a flag are never flags.',
   ].join('\n');
+}
+
+function settingVariables(spec: SettingSpec): string[] {
+  const names = [spec.env, ...spec.fallbackEnv];
+  return spec.secret ? [...names, ...names.map(fileEnv)] : names;
 }
 
 function settingOption(spec: SettingSpec): Option {

@@ -20,6 +20,11 @@ export const DEAD_LETTER_HEADERS = {
   failedAt: 'tkb-dlq-failed-at',
   /** `true` or `false`: whether replaying the record unchanged could succeed (e.g. a stale reply will not). */
   retryable: 'tkb-dlq-retryable',
+  /**
+   * Set when the reply held a raw task token: `sha256:<hex>` of the token, which the record's `taskToken` field no
+   * longer holds (it reads `tkb-redacted:sha256:<hex>`). Sealed handles are kept as they are.
+   */
+  taskTokenRedacted: 'tkb-dlq-task-token-redacted',
 } as const;
 
 /** Longest error message copied into a header; longer ones are cut and end with `…`. */

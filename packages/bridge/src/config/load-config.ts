@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
 import { type BridgeOptions, type BridgeOptionsInput, compileBridgeOptions, mergeOptionLayers } from './options';
-import { CONFIG_FILE_ENV, SETTINGS, type SettingSpec, describeSetting, parseSettingText } from './settings';
+import { CONFIG_FILE_ENV, SETTINGS, type SettingSpec, describeSetting, fileEnv, parseSettingText } from './settings';
 
 /** Raw setting values from the command line, keyed by setting path (`kafka.brokers`). */
 export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;
@@ -14,7 +14,7 @@ export interface LoadBridgeOptionsInput {
   env?: Readonly<Record<string, string | undefined>>;
   /** JSON config file. @default the `TKB_CONFIG` variable of `env`, else none */
   configPath?: string;
-  /** Reads the config file. @default fs.readFileSync as UTF-8 */
+  /** Reads the config file and the files named by `…_FILE` variables. @default fs.readFileSync as UTF-8 */
   readFile?: (path: string) => string;
 }
 
@@ -29,20 +29,51 @@ export function loadBridgeOptions(input: LoadBridgeOptionsInput = {}): BridgeOpt
   const env = input.env ?? process.env;
   const configPath = input.configPath ?? nonEmpty(env[CONFIG_FILE_ENV]);
   const fileLayer = configPath === undefined ? {} : readConfigFile(configPath, input.readFile);
-  const envLayer = layerFromEnv(env);
+  const envLayer = layerFromEnv(env, input.readFile);
   const flagLayer = layerFromFlags(input.flags ?? {});
   return compileBridgeOptions(mergeOptionLayers(mergeOptionLayers(fileLayer, envLayer), flagLayer));
 }
 
-/** Options given by environment variables, as a nested layer. */
-export function layerFromEnv(env: Readonly<Record<string, string | undefined>>): BridgeOptionsInput {
+/**
+ * Options given by environment variables, as a nested layer. A secret setting may instead name a file holding its
+ * value (`TKB_KAFKA_SASL_PASSWORD_FILE`, one trailing newline ignored), as container secrets are mounted.
+ */
+export function layerFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): BridgeOptionsInput {
   const layer: Record<string, unknown> = {};
   for (const spec of SETTINGS) {
-    const name = [spec.env, ...spec.fallbackEnv].find((candidate) => env[candidate] !== undefined);
-    if (name === undefined) continue;
-    setLeaf(layer, spec, parseOrThrow(spec, env[name] ?? '', name));
+    for (const name of [spec.env, ...spec.fallbackEnv]) {
+      const file = spec.secret ? env[fileEnv(name)] : undefined;
+      if (env[name] !== undefined && file !== undefined) {
+        throw new ConfigError(spec.path, '***', `${describeSetting(spec)}: set ${name} or ${fileEnv(name)}, not both`);
+      }
+      if (file !== undefined) {
+        setLeaf(layer, spec, parseOrThrow(spec, readSecretFile(spec, fileEnv(name), file, readFile), fileEnv(name)));
+        break;
+      }
+      if (env[name] !== undefined) {
+        setLeaf(layer, spec, parseOrThrow(spec, env[name] ?? '', name));
+        break;
+      }
+    }
   }
   return layer as BridgeOptionsInput;
+}
+
+function readSecretFile(spec: SettingSpec, variable: string, path: string, readFile: (path: string) => string): string {
+  try {
+    return readFile(path).replace(/\r?\n$/, '');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(
+      spec.path,
+      path,
+      `${describeSetting(spec)}: the file named by ${variable} cannot be read, got ${JSON.stringify(path)} (${code})`,
+      { cause },
+    );
+  }
 }
 
 /** Options given by CLI flags (keyed by setting path), as a nested layer. */
@@ -51,6 +82,13 @@ export function layerFromFlags(flags: FlagValues): BridgeOptionsInput {
   for (const spec of SETTINGS) {
     const raw = flags[spec.path];
     if (raw === undefined) continue;
+    if (spec.noFlag) {
+      throw new ConfigError(
+        spec.path,
+        '***',
+        `${describeSetting(spec)} has no flag: a flag shows in ps and shell history`,
+      );
+    }
     // A boolean flag given without a value (`--kafka-ssl`) arrives as `true`.
     const value = typeof raw === 'boolean' ? raw : parseOrThrow(spec, raw, spec.flag);
     setLeaf(layer, spec, value);
@@ -73,10 +111,14 @@ function readConfigFile(path: string, readFile: ((path: string) => string) | und
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError('config', path, `config file ${JSON.stringify(path)} is not valid JSON: ${String(cause)}`, {
-      cause,
-    });
+  } catch {
+    // Not JSON.parse's message, nor the error as a cause: V8 quotes the text around the fault, which may be a
+    // password. The position is enough to find it.
+    throw new ConfigError(
+      'config',
+      path,
+      `config file ${JSON.stringify(path)} is not valid JSON (${jsonErrorPosition(text)}); its content is not shown, it may hold secrets`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError('config', path, `config file ${JSON.stringify(path)} must hold a JSON object of options`);
@@ -84,12 +126,32 @@ function readConfigFile(path: string, readFile: ((path: string) => string) | und
   return parsed as BridgeOptionsInput;
 }
 
+/**
+ * Where JSON.parse gave up, as `line L, column C`: only the number is taken from V8's message (which may quote the
+ * text); messages without a position (`Unexpected token`) leave the place unsaid.
+ */
+function jsonErrorPosition(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    const match = /position (\d+)/.exec((err as Error).message);
+    if (match) {
+      const offset = Number(match[1]);
+      const before = text.slice(0, offset);
+      const line = before.split('\n').length;
+      const column = offset - before.lastIndexOf('\n');
+      return `line ${line}, column ${column}`;
+    }
+  }
+  return 'position unknown';
+}
+
 function parseOrThrow(spec: SettingSpec, text: string, source: string): unknown {
   const parsed = parseSettingText(spec, text);
   if ('error' in parsed) {
     throw new ConfigError(
       spec.path,
-      text,
+      spec.secret === true ? '***' : text,
       `${describeSetting(spec)} ${parsed.error}, got ${JSON.stringify(spec.secret === true ? '***' : text)} from ${source}`,
     );
   }

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { InvalidSealingKeysError, SealingKeyring } from '@temporal-kafka-bridge/activity-kit';
 import { ConfigError } from '../errors';
 import { SETTINGS, type SettingSpec, describeSetting, displayValue, findSetting } from './settings';
 
@@ -187,6 +188,19 @@ export interface GrpcHealthOptions {
   port?: number;
 }
 
+/** Sealed reply handles (docs/security.md). */
+export interface SecurityOptions {
+  /**
+   * Sealing keys shared with the workers' activity-kit: `id:base64key` entries (32-byte keys) separated by commas or
+   * lines; the first seals, every one opens. Secret: from `TKB_SECURITY_SEALING_KEYS`, the file named by
+   * `TKB_SECURITY_SEALING_KEYS_FILE`, or the config file, never a flag. @default unset (sealed handles are
+   * dead-lettered with UnknownSealingKeyError)
+   */
+  sealingKeys?: string;
+  /** Dead-letter replies with a raw task token (RawTaskTokenRefusedError). Needs `sealingKeys`. @default false */
+  requireSealedHandles: boolean;
+}
+
 /** Logging. */
 export interface LogOptions {
   /** @default 'info' */
@@ -204,6 +218,7 @@ export interface BridgeOptions {
   cancellation: CancellationOptions;
   http: HttpOptions;
   grpcHealth: GrpcHealthOptions;
+  security: SecurityOptions;
   log: LogOptions;
 }
 
@@ -221,6 +236,7 @@ export interface BridgeOptionsInput {
   cancellation?: Partial<CancellationOptions>;
   http?: Partial<HttpOptions>;
   grpcHealth?: Partial<GrpcHealthOptions>;
+  security?: Partial<SecurityOptions>;
   log?: Partial<LogOptions>;
 }
 
@@ -257,6 +273,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
     },
     http: { host: '0.0.0.0', port: 9464 },
     grpcHealth: { host: '0.0.0.0' },
+    security: { requireSealedHandles: false },
     log: { level: 'info' },
   };
 }
@@ -359,6 +376,10 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
       host: value('grpcHealth.host') as string,
       ...optional('port', value('grpcHealth.port') as number | undefined),
     },
+    security: {
+      ...optional('sealingKeys', value('security.sealingKeys') as string | undefined),
+      requireSealedHandles: value('security.requireSealedHandles') as boolean,
+    },
     log: { level: value('log.level') as LogOptions['level'] },
   };
 
@@ -422,11 +443,8 @@ function rejectUnknownKeys(input: unknown, prefix: string): void {
     const isSetting = findSetting(path) !== undefined;
     const isGroup = SETTINGS.some((spec) => spec.path.startsWith(`${path}.`));
     if (!isSetting && !isGroup) {
-      throw new ConfigError(
-        path,
-        child,
-        `Unknown option ${path} (value ${displayValue(child)}); see 'temporal-kafka-bridge run --help'`,
-      );
+      // No value, in the message or the error: a mistyped key (`pasword`) would print its secret.
+      throw new ConfigError(path, '(not shown)', `Unknown option ${path}; see 'temporal-kafka-bridge run --help'`);
     }
     if (isGroup && isPlainObject(child)) rejectUnknownKeys(child, path);
     else if (isGroup && !isSetting && child !== undefined) {
@@ -436,7 +454,8 @@ function rejectUnknownKeys(input: unknown, prefix: string): void {
 }
 
 function fail(spec: SettingSpec, rule: string, value: unknown): never {
-  throw new ConfigError(spec.path, value, `${describeSetting(spec)} ${rule}, got ${displayValue(value, spec)}`);
+  const shown = spec.secret === true && value !== undefined && value !== '' ? '***' : value;
+  throw new ConfigError(spec.path, shown, `${describeSetting(spec)} ${rule}, got ${displayValue(value, spec)}`);
 }
 
 function checkSetting(spec: SettingSpec, value: unknown): void {
@@ -479,6 +498,14 @@ function checkSetting(spec: SettingSpec, value: unknown): void {
       }
       break;
   }
+  if (spec.path === 'security.sealingKeys') {
+    try {
+      SealingKeyring.parse(value as string);
+    } catch (err) {
+      if (err instanceof InvalidSealingKeysError) fail(spec, `are malformed: ${err.reason}`, value);
+      throw err;
+    }
+  }
   if (spec.check !== undefined) {
     const problem = (spec.check as (checked: unknown) => ReturnType<NonNullable<SettingSpec['check']>>)(value);
     if (problem !== undefined) fail(spec, problem.rule, problem.value);
@@ -498,7 +525,20 @@ function checkCrossSettingRules(options: BridgeOptions, merged: BridgeOptionsInp
       `${describeSetting(spec(pathA))} ${rule} ${describeSetting(spec(pathB))}; got ${pathA}=${displayValue(valueA, spec(pathA))} and ${pathB}=${displayValue(valueB, spec(pathB))}`,
     );
   };
-  const { kafka, temporal, retry, http, grpcHealth, shutdown } = options;
+  const { kafka, temporal, retry, http, grpcHealth, shutdown, security } = options;
+  if (security.requireSealedHandles && security.sealingKeys === undefined) {
+    both('security.requireSealedHandles', true, 'security.sealingKeys', undefined, 'needs');
+  }
+  if (security.requireSealedHandles && temporal.activityRefNamespaces.length > 0) {
+    // A ref is ids in clear: allowing it would reopen the hole that sealed handles close.
+    both(
+      'temporal.activityRefNamespaces',
+      temporal.activityRefNamespaces,
+      'security.requireSealedHandles',
+      true,
+      'must be empty (activityRef replies are not sealed) when setting',
+    );
+  }
 
   if (kafka.responseTopics.includes(kafka.deadLetterTopic)) {
     both(

@@ -32,8 +32,13 @@ export interface SettingSpec {
   readonly nonEmptyList?: boolean;
   /** A TLS switch that may also be an object of sub-settings (in files and programmatic options). */
   readonly objectAllowed?: boolean;
-  /** Printed as `***` in errors and help. */
+  /**
+   * Printed as `***` in errors and help, and also read from the file named by `<variable>_FILE` (e.g.
+   * `TKB_KAFKA_SASL_PASSWORD_FILE`), so that it need not sit in the environment.
+   */
   readonly secret?: boolean;
+  /** Has no CLI flag: a flag shows in `ps` and shell history. Set it in the environment, a `_FILE` or the file. */
+  readonly noFlag?: boolean;
   /** Extra validation after the type check; returns the broken rule and the offending value, if any. */
   readonly check?: (value: never) => { rule: string; value: unknown } | undefined;
 }
@@ -395,6 +400,23 @@ const ROWS: readonly SettingRow[] = [
     defaultText: 'unset (service disabled)',
   },
   {
+    path: 'security.sealingKeys',
+    kind: { type: 'string' },
+    description:
+      'Sealing keys shared with the workers, id:base64key entries (32-byte keys) separated by commas or lines; the first seals, all open. No flag: environment, _FILE or config file only',
+    defaultText: 'unset (sealed handles are dead-lettered)',
+    // The workers' activity-kit reads the same variable (sealingKeyringFromEnv): one secret for both.
+    fallbackEnv: ['TKB_SEALING_KEYS'],
+    secret: true,
+    noFlag: true,
+  },
+  {
+    path: 'security.requireSealedHandles',
+    kind: { type: 'boolean' },
+    description: 'Dead-letter replies with a raw task token: only sealed handles complete activities',
+    defaultText: 'false',
+  },
+  {
     path: 'log.level',
     kind: { type: 'enum', values: LOG_LEVELS },
     description: `Log level: ${LOG_LEVELS.join(', ')}`,
@@ -424,7 +446,13 @@ export function findSetting(path: string): SettingSpec | undefined {
 
 /** `kafka.brokers (--kafka-brokers / TKB_KAFKA_BROKERS)`: how errors name a setting. */
 export function describeSetting(spec: SettingSpec): string {
-  return `${spec.path} (${spec.flag} / ${spec.env})`;
+  const sources = [...(spec.noFlag ? [] : [spec.flag]), spec.env, ...(spec.secret ? [fileEnv(spec.env)] : [])];
+  return `${spec.path} (${sources.join(' / ')})`;
+}
+
+/** The variable naming a file that holds a secret setting's value: `TKB_KAFKA_SASL_PASSWORD_FILE`. */
+export function fileEnv(variable: string): string {
+  return `${variable}_FILE`;
 }
 
 /** A value as errors print it: lists comma-joined as in flags and variables, secrets masked. */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AttemptStopSink } from '../cancellation/attempt-stop';
 import { CancelNoticePublisher } from '../cancellation/cancel-notice-publisher';
 import type { DeadLetterPublisher } from '../dead-letter/dead-letter-publisher';
+import { withoutRawTaskToken } from '../dead-letter/raw-token-redaction';
 import {
   PayloadTooLargeError,
   RecordTooLargeError,
@@ -230,10 +231,12 @@ export class RecordProcessor {
   ): Promise<ProcessOutcome> {
     const errorClass = error.name || 'Error';
     this.log.warn({ record, errorClass, err: error.message }, 'dead-lettering record');
+    // The dead-letter topic never keeps a live raw task token: such a reply goes there with the token's digest.
+    const kept = withoutRawTaskToken(message, this.codec);
     try {
-      await this.deadLetters.publish(record, message, error);
+      await this.deadLetters.publish(record, kept, error);
     } catch (err) {
-      return { finished: this.deadLetterInBackground(record, message, error, err, signal) };
+      return { finished: this.deadLetterInBackground(record, kept, error, err, signal) };
     }
     this.events.deadLettered(errorClass);
     return 'dead-lettered';

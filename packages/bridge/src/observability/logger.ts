@@ -20,7 +20,7 @@ export interface CreateLoggerOptions {
  * digest, secrets by `[redacted]`. Covers the field itself and up to three levels of nesting, which is where
  * the bridge puts records (`{ record: { taskToken } }`) and options (`{ options: { kafka: { sasl: { password } } } }`).
  */
-export const REDACTED_PATHS: readonly string[] = ['taskToken', 'password', 'apiKey'].flatMap((field) => [
+export const REDACTED_PATHS: readonly string[] = ['taskToken', 'password', 'apiKey', 'sealingKeys'].flatMap((field) => [
   field,
   `*.${field}`,
   `*.*.${field}`,

@@ -1,14 +1,8 @@
-import type { ActivityTaskResponse, WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import type { ActivityTaskResponse, SealingKeyring, WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import { isSealedHandle, openSealedHandle } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { KafkaMessage } from 'kafkajs';
 import { DEAD_LETTER_HEADERS } from '../config/dead-letter-headers';
 import { parseTaskToken } from '../temporal/task-token';
-
-/**
- * Header that marks a dead-lettered record whose raw task token the bridge replaced by a digest before storing it,
- * so that the dead-letter topic holds no live credential. Such a record cannot be redriven: nothing on Kafka can
- * complete its activity any more.
- */
-export const TOKEN_WITHHELD_HEADER = 'tkb-dlq-token-withheld';
 
 /** Header a redriven record carries: `<dead-letter topic>/<partition>/<offset>` of the record it copies. */
 export const REDRIVEN_FROM_HEADER = 'tkb-redriven-from';
@@ -46,9 +40,12 @@ export type DeadLetterReading =
  *
  * The whole of redrive's knowledge of the dead-letter format is in this module.
  */
-export function readDeadLetter(message: KafkaMessage, codec: WireCodec): DeadLetterReading {
+export function readDeadLetter(message: KafkaMessage, codec: WireCodec, keyring?: SealingKeyring): DeadLetterReading {
   const errorClass = headerText(message, DEAD_LETTER_HEADERS.errorClass);
-  if (headerText(message, TOKEN_WITHHELD_HEADER) !== undefined) return { kind: 'token-withheld', errorClass };
+  // The bridge replaced the raw task token by its digest: the dead-letter topic holds no live credential.
+  if (headerText(message, DEAD_LETTER_HEADERS.taskTokenRedacted) !== undefined) {
+    return { kind: 'token-withheld', errorClass };
+  }
   const undecodable = (reason: string): DeadLetterReading => ({ kind: 'undecodable', errorClass, reason });
   const originalTopic = headerText(message, DEAD_LETTER_HEADERS.originalTopic);
   if (!originalTopic) return undecodable(`no ${DEAD_LETTER_HEADERS.originalTopic} header`);
@@ -65,7 +62,20 @@ export function readDeadLetter(message: KafkaMessage, codec: WireCodec): DeadLet
   const { taskToken, activityRef } = response;
   if (taskToken && activityRef) return undecodable('both taskToken and activityRef are set');
   if (taskToken) {
-    const token = parseTaskToken(taskToken);
+    let raw = taskToken;
+    if (isSealedHandle(taskToken)) {
+      // Opened only to learn which attempt it answers; the copy produced again keeps the handle as it was.
+      const opened = openSealedHandle(keyring, taskToken);
+      if (!opened.ok) {
+        return undecodable(
+          opened.problem === 'unknown-key'
+            ? `a handle sealed with key ${opened.keyId}, which security.sealingKeys does not hold`
+            : `an invalid sealed handle: ${opened.reason}`,
+        );
+      }
+      raw = opened.taskToken;
+    }
+    const token = parseTaskToken(raw);
     if (!token) return undecodable('the task token is not a Temporal task token');
     return {
       kind: 'reply',
@@ -106,7 +116,7 @@ export function readDeadLetter(message: KafkaMessage, codec: WireCodec): DeadLet
  * (`tkb-dlq-*`, and any earlier `tkb-redriven-from`), plus {@link REDRIVEN_FROM_HEADER}.
  */
 export function redriveHeaders(message: KafkaMessage, from: string): Record<string, Buffer | string> {
-  const own = new Set<string>([...Object.values(DEAD_LETTER_HEADERS), TOKEN_WITHHELD_HEADER, REDRIVEN_FROM_HEADER]);
+  const own = new Set<string>([...Object.values(DEAD_LETTER_HEADERS), REDRIVEN_FROM_HEADER]);
   const headers: Record<string, Buffer | string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value === undefined || Array.isArray(value) || own.has(name) || name.startsWith('tkb-dlq-')) continue;

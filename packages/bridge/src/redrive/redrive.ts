@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createWireCodec, type WireCodec } from '@temporal-kafka-bridge/activity-kit';
+import { createWireCodec, SealingKeyring, type WireCodec } from '@temporal-kafka-bridge/activity-kit';
 import { createKafkaClient } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { Connection } from '@temporalio/client';
 import { logLevel as KafkaLogLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
@@ -148,6 +148,8 @@ class RecordDecider {
   readonly rows: RedriveRow[] = [];
   private readonly errorClasses: ReadonlySet<string> | undefined;
   private readonly replyTopics: ReadonlySet<string>;
+  /** Opens sealed handles to learn which attempt they answer. */
+  private readonly keyring: SealingKeyring | undefined;
 
   constructor(
     private readonly options: RedriveOptions,
@@ -159,10 +161,12 @@ class RecordDecider {
   ) {
     this.errorClasses = options.errorClasses?.length ? new Set(options.errorClasses) : undefined;
     this.replyTopics = new Set(options.bridge.kafka.responseTopics);
+    const { sealingKeys } = options.bridge.security;
+    this.keyring = sealingKeys === undefined ? undefined : SealingKeyring.parse(sealingKeys);
   }
 
   async record(partition: number, message: KafkaMessage): Promise<void> {
-    const reading = readDeadLetter(message, this.codec);
+    const reading = readDeadLetter(message, this.codec, this.keyring);
     const row = (outcome: RedriveOutcome, detail: string, target?: ReplyTarget): void => {
       this.rows.push({
         partition,

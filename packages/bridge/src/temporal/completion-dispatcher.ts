@@ -4,6 +4,8 @@ import {
   type Outcome,
   type Payload,
 } from '@temporal-kafka-bridge/activity-kit';
+import type { SealingKeyring } from '@temporal-kafka-bridge/activity-kit';
+import { isSealedHandle, openSealedHandle, type OpenedHandle } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { FullActivityId } from '@temporalio/client';
 import { ApplicationFailure, RawValue } from '@temporalio/common';
 import type avro from 'avsc';
@@ -12,8 +14,11 @@ import {
   InvalidTaskTokenError,
   NamespaceNotAllowedError,
   PayloadTooLargeError,
+  RawTaskTokenRefusedError,
   ResultSchemaMismatchError,
+  SealedHandleInvalidError,
   StaleActivityError,
+  UnknownSealingKeyError,
   type RecordCoordinates,
   type TemporalCall,
 } from '../errors';
@@ -35,6 +40,12 @@ export interface DispatcherOptions {
   activityRefNamespaces?: ReadonlySet<string>;
   /** Explains NOT_FOUND answers for the stale-reply metric; without it the reason is 'unknown'. */
   staleReasons?: StaleReasons;
+  /** Opens sealed handles; without it every sealed handle is dead-lettered (UnknownSealingKeyError). */
+  sealingKeyring?: SealingKeyring;
+  /** Refuse raw task tokens (RawTaskTokenRefusedError): only sealed handles reach Temporal. */
+  requireSealedHandles?: boolean;
+  /** The clock deadlines of sealed handles are compared with. @default Date.now */
+  now?: () => number;
 }
 
 /** What a dispatched reply did; `stopRequested` is set when a heartbeat learned the activity must stop. */
@@ -149,20 +160,32 @@ export class CompletionDispatcher {
       throw new InvalidResponseError('both taskToken and activityRef are set; set exactly one', { record });
     }
     if (taskToken) {
-      const token = parseTaskToken(taskToken);
-      if (!token)
+      const opened = this.unseal(taskToken, response, record);
+      const rawToken = opened?.taskToken ?? taskToken;
+      const token = parseTaskToken(rawToken);
+      if (!token) {
+        if (opened) throw new SealedHandleInvalidError(taskToken, 'it holds no task token', opened.keyId, { record });
         throw new InvalidTaskTokenError(
           taskToken,
           'not a protobuf Task token with namespace, workflow and activity ids',
           { record },
         );
+      }
       const namespace = this.clients.namespaceOfId(token.namespaceId);
       if (!namespace) {
         throw new NamespaceNotAllowedError(`id ${token.namespaceId}`, this.clients.allowed, { record });
       }
+      if (opened && opened.namespace !== namespace) {
+        throw new SealedHandleInvalidError(
+          taskToken,
+          `it was sealed for namespace ${JSON.stringify(opened.namespace)} but its token is of ${JSON.stringify(namespace)}`,
+          opened.keyId,
+          { record },
+        );
+      }
       return {
         namespace,
-        address: taskToken,
+        address: rawToken,
         token,
         workflowId: token.workflowId,
         runId: token.runId,
@@ -188,6 +211,43 @@ export class CompletionDispatcher {
       };
     }
     throw new InvalidResponseError('neither taskToken nor activityRef is set; set exactly one', { record });
+  }
+
+  /**
+   * The task token inside a sealed handle, checked against the reply, or undefined for a raw token (refused when
+   * `requireSealedHandles`). Every refusal happens here, before any Temporal call: a handle that does not open
+   * (forged, altered, unknown key) or belongs to another request is a poison record; one past its attempt's deadline
+   * is stale (`handle-expired`), since Temporal would answer NOT_FOUND anyway.
+   */
+  private unseal(
+    handle: Buffer,
+    response: ActivityTaskResponse,
+    record: RecordCoordinates | undefined,
+  ): OpenedHandle | undefined {
+    if (!isSealedHandle(handle)) {
+      if (this.options.requireSealedHandles) throw new RawTaskTokenRefusedError(handle, { record });
+      return undefined;
+    }
+    const keyring = this.options.sealingKeyring;
+    const opened = openSealedHandle(keyring, handle);
+    if (!opened.ok) {
+      if (opened.problem === 'unknown-key') {
+        throw new UnknownSealingKeyError(opened.keyId, keyring?.keyIds ?? [], { record });
+      }
+      throw new SealedHandleInvalidError(handle, opened.reason, opened.keyId, { record });
+    }
+    if (response.requestId !== null && response.requestId !== opened.requestId) {
+      throw new SealedHandleInvalidError(
+        handle,
+        `it was sealed for request ${opened.requestId}, the reply answers ${response.requestId}`,
+        opened.keyId,
+        { record },
+      );
+    }
+    if (opened.deadline !== null && opened.deadline.getTime() < (this.options.now ?? Date.now)()) {
+      throw new StaleActivityError(CALL[response.outcome.kind], 'handle-expired', { record });
+    }
+    return opened;
   }
 
   /**

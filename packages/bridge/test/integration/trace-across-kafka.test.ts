@@ -32,7 +32,7 @@ describe('one trace across Kafka', () => {
   beforeAll(async () => {
     provider.register();
     world = await BridgeWorld.create(inject('tkbServers'));
-    await world.startWorker(undefined, { activity: [activityInSpan] });
+    await world.startWorker(undefined, { interceptors: { activity: [activityInSpan] } });
     responder = new TaskResponder({
       kafka: { brokers: world.servers.kafkaBrokers },
       requestTopic: world.requestTopic,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SealingKeyring } from '@temporal-kafka-bridge/activity-kit';
 import { parse } from 'yaml';
 import { defaultBridgeOptions } from '../../src/config/options';
 import { SETTINGS } from '../../src/config/settings';
@@ -169,7 +170,12 @@ describe('the bridge service of docker-compose.yml', () => {
   const bridge = compose.services['bridge'];
 
   it('sets only variables that are settings of the bridge', () => {
-    const known = new Set(SETTINGS.flatMap((spec) => [spec.env, ...spec.fallbackEnv]));
+    const known = new Set(
+      SETTINGS.flatMap((spec) => {
+        const names = [spec.env, ...spec.fallbackEnv];
+        return spec.secret ? [...names, ...names.map((name) => `${name}_FILE`)] : names;
+      }),
+    );
     const names = Object.keys(bridge?.environment ?? {});
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) expect(known.has(name), name).toBe(true);
@@ -179,5 +185,13 @@ describe('the bridge service of docker-compose.yml', () => {
     const port = String(bridge?.environment?.['TKB_HTTP_PORT'] ?? defaultBridgeOptions().http?.port);
     expect(inStage(finalStage, 'EXPOSE').map((i) => i.args)).toContain(port);
     expect(bridge?.ports).toContain(`${port}:${port}`);
+  });
+
+  it('runs sealed, with the development key the repository documents as such', () => {
+    expect(bridge?.environment?.['TKB_SECURITY_REQUIRE_SEALED_HANDLES']).toBe('true');
+    expect(bridge?.environment?.['TKB_SEALING_KEYS_FILE']).toBe('/run/secrets/sealing_keys');
+    const keys = fs.readFileSync(path.join(repoRoot, 'dev/sealing-keys.dev'), 'utf8');
+    expect(keys).toMatch(/DEVELOPMENT SEALING KEY/);
+    expect(SealingKeyring.parse(keys).keyIds).toEqual(['dev-compose']);
   });
 });

@@ -1,4 +1,10 @@
-import { createWireCodec, type ActivityTaskResponse } from '@temporal-kafka-bridge/activity-kit';
+import {
+  createWireCodec,
+  generateSealingKeyEntry,
+  SealingKeyring,
+  type ActivityTaskResponse,
+} from '@temporal-kafka-bridge/activity-kit';
+import { sealTaskToken } from '@temporal-kafka-bridge/activity-kit/internal';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { buildCli } from '../../src/config/cli';
@@ -8,7 +14,6 @@ import {
   readDeadLetter,
   redriveHeaders,
   REDRIVEN_FROM_HEADER,
-  TOKEN_WITHHELD_HEADER,
   type ReplyTarget,
 } from '../../src/redrive/dead-letter-record';
 import { pendingness } from '../../src/redrive/pending-check';
@@ -105,8 +110,23 @@ describe('readDeadLetter', () => {
     expect(readDeadLetter(noOrigin, codec)).toMatchObject({ kind: 'undecodable', reason: /original-topic/ });
   });
 
+  it('opens a sealed handle with the keyring to learn the attempt, and names the key it lacks otherwise', () => {
+    const keyring = SealingKeyring.parse(generateSealingKeyEntry('k1'));
+    const handle = sealTaskToken(keyring, token, { namespace: 'default', requestId: 'r-1', deadline: null });
+    const sealed = deadLetter(codec.encodeResponse(response({ taskToken: handle })));
+    expect(readDeadLetter(sealed, codec, keyring)).toMatchObject({
+      kind: 'reply',
+      target: { workflowId: 'order-1', runId: 'run-1', activityId: '1', attempt: 2 },
+    });
+    expect(readDeadLetter(sealed, codec)).toMatchObject({ kind: 'undecodable', reason: /sealed with key k1/ });
+    const otherKeys = SealingKeyring.parse(generateSealingKeyEntry('k2'));
+    expect(readDeadLetter(sealed, codec, otherKeys)).toMatchObject({ kind: 'undecodable', reason: /key k1/ });
+  });
+
   it('says a record whose token the dead-letter topic withheld cannot be redriven', () => {
-    const withheld = deadLetter(codec.encodeResponse(response()), { [TOKEN_WITHHELD_HEADER]: 'sha256:0123' });
+    const withheld = deadLetter(codec.encodeResponse(response()), {
+      [DEAD_LETTER_HEADERS.taskTokenRedacted]: 'sha256:0123',
+    });
     expect(readDeadLetter(withheld, codec)).toEqual({
       kind: 'token-withheld',
       errorClass: 'NamespaceNotAllowedError',

@@ -4,6 +4,7 @@ import {
   createWireCodec,
   KafkaActivityKit,
   ReplyPublisher,
+  type SealingOptions,
   type ActivityCancelNotice,
   type ActivityTaskRequest,
 } from '@temporal-kafka-bridge/activity-kit';
@@ -88,11 +89,15 @@ export class BridgeWorld {
    * Starts the worker whose activity publishes requests through activity-kit; `dataConverter` (payload codecs…)
    * is the worker's, as a user would configure it.
    */
-  async startWorker(dataConverter?: DataConverter, interceptors?: WorkerOptions['interceptors']): Promise<void> {
+  async startWorker(
+    dataConverter?: DataConverter,
+    options: { sealing?: SealingOptions; interceptors?: WorkerOptions['interceptors'] } = {},
+  ): Promise<void> {
     this.kit = new KafkaActivityKit({
       kafka: { brokers: this.servers.kafkaBrokers },
       requestTopic: this.requestTopic,
       replyTopic: this.responseTopic,
+      ...(options.sealing === undefined ? {} : { sealing: options.sealing }),
     });
     await this.kit.connect();
     const kit = this.kit;
@@ -104,9 +109,21 @@ export class BridgeWorld {
       workflowsPath: path.join(__dirname, 'workflows.ts'),
       activities: { approveExpense: kit.defineActivity<Expense, unknown>({ key: (e) => e.id }) },
       ...(dataConverter === undefined ? {} : { dataConverter }),
-      ...(interceptors === undefined ? {} : { interceptors }),
+      ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
     });
     this.worker = { shutdown: () => worker.shutdown(), running: worker.run(), connection };
+  }
+
+  /** Stops the worker (e.g. to start it again with other sealing keys); pending activities stay pending. */
+  async stopWorker(): Promise<void> {
+    if (this.worker) {
+      this.worker.shutdown();
+      await this.worker.running.catch(() => undefined);
+      await this.worker.connection.close();
+      this.worker = undefined;
+    }
+    await this.kit?.close();
+    this.kit = undefined;
   }
 
   /** Bridge options for this world's topics and servers, with fast retries; `overrides` wins. */

@@ -143,3 +143,14 @@ const { approveExpense: approveExpenseWithin20s } = proxyActivities<{ approveExp
 export async function quickExpenseWorkflow(expense: Expense): Promise<Decision> {
   return approveExpenseWithin20s(expense);
 }
+
+/** The activity's one attempt must be answered within 2 s; a later reply finds its deadline passed. */
+export async function twoSecondExpenseWorkflow(expense: Expense): Promise<Decision | FailureSeen> {
+  try {
+    return await approveExpenseQuickly(expense);
+  } catch (err) {
+    if (err instanceof ActivityFailure)
+      return { failed: { type: err.name, message: err.message, nonRetryable: true, details: [] } };
+    throw err;
+  }
+}
