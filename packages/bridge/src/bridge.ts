@@ -218,6 +218,7 @@ export class Bridge {
       topics: kafkaOptions.responseTopics,
       fromBeginning: kafkaOptions.fromBeginning,
       sessionTimeoutMs: kafkaOptions.sessionTimeoutMs,
+      fetchMaxWaitMs: kafkaOptions.fetchMaxWaitMs,
       maxInFlight: processing.maxInFlight,
       onLag: (topic, partition, lag) => this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       onInFlight: (count) => this.metrics.inFlight.set(count),

@@ -6,7 +6,7 @@ import {
   partitionKey,
   splitPartitionKey,
 } from '@temporal-kafka-bridge/activity-kit/internal';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetryAbortedError } from '../errors';
 import { KeyOrderedScheduler } from './key-ordered-scheduler';
@@ -17,6 +17,8 @@ export interface ReplyConsumerOptions {
   topics: string[];
   fromBeginning: boolean;
   sessionTimeoutMs: number;
+  /** Longest a fetch waits at the broker while no record arrives (kafkajs `maxWaitTimeInMs`). @default 1000 */
+  fetchMaxWaitMs?: number;
   maxInFlight: number;
   /** How often finished offsets are committed while a batch is still being worked on. @default 1000 */
   commitIntervalMs?: number;
@@ -25,6 +27,24 @@ export interface ReplyConsumerOptions {
   onInFlight?: (count: number) => void;
   /** Told when the consumer joins its group (ready) or crashes / disconnects (not ready, with why). */
   onReadyChange?: (ready: boolean, detail: string) => void;
+}
+
+/**
+ * The kafkajs consumer settings of the reply consumer; also used by the ceiling bench's bare consumer, so the
+ * bridge is compared with a consumer that fetches alike.
+ */
+export function replyConsumerConfig(
+  options: Pick<ReplyConsumerOptions, 'groupId' | 'sessionTimeoutMs' | 'fetchMaxWaitMs'>,
+): ConsumerConfig {
+  return {
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+    // The broker answers as soon as one record is there (minBytes 1): a long wait costs no latency, and an idle
+    // bridge then polls once per wait instead of ten times a second.
+    maxWaitTimeInMs: options.fetchMaxWaitMs ?? 1000,
+    allowAutoTopicCreation: false,
+  };
 }
 
 /**
@@ -55,13 +75,7 @@ export class ReplyConsumer {
     private readonly log: Logger,
     private readonly options: ReplyConsumerOptions,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = kafka.consumer(replyConsumerConfig(options));
     // Every partition's batch may wait on the scheduler with this signal at once.
     setMaxListeners(1000, this.abort.signal);
     this.aborted = new Promise((resolve) =>
