@@ -29,7 +29,7 @@ const DRAIN_TIMEOUT_MS = 240_000;
 interface CeilingSettings {
   /** Replies in the backlog the bridge drains. (CEILING_REPLIES, default 100000) */
   replies: number;
-  /** Calls per run of the bare client. (CEILING_BARE_CALLS, default 20000) */
+  /** Calls per run of the bare client. (CEILING_BARE_CALLS, default 5000) */
   bareCalls: number;
   /** The bridge's processing.maxInFlight and the bare client's lanes. (CEILING_CONCURRENCY, default 256: the bridge's default) */
   concurrency: number;
@@ -39,7 +39,7 @@ interface CeilingSettings {
   idleMs: number;
   /** Profile the bridge with `node --cpu-prof` (figures then include the profiler's cost). (CEILING_PROFILE=1) */
   profile: boolean;
-  /** Also run the bare client on the SDK's default connection and as raw gRPC calls. (CEILING_CLIENT_VARIANTS=1, default on; 0 = off) */
+  /** Also run the bare client on the SDK's default connection and as raw gRPC calls. (CEILING_CLIENT_VARIANTS=1; default off) */
   clientVariants: boolean;
   /** Extra node arguments for the bridge. (BENCH_BRIDGE_NODE_ARGS) */
   bridgeNodeArgs: string[];
@@ -63,12 +63,12 @@ function positiveInt(name: string, fallback: number): number {
 function settingsFromEnv(): CeilingSettings {
   return {
     replies: positiveInt('CEILING_REPLIES', 100_000),
-    bareCalls: positiveInt('CEILING_BARE_CALLS', 20_000),
+    bareCalls: positiveInt('CEILING_BARE_CALLS', 5000),
     concurrency: positiveInt('CEILING_CONCURRENCY', 256),
     cpu: positiveInt('CEILING_CPU', 1),
     idleMs: positiveInt('CEILING_IDLE_MS', 5000),
     profile: process.env.CEILING_PROFILE === '1',
-    clientVariants: process.env.CEILING_CLIENT_VARIANTS !== '0',
+    clientVariants: process.env.CEILING_CLIENT_VARIANTS === '1',
     bridgeNodeArgs: process.env.BENCH_BRIDGE_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
     baselineCli: process.env.CEILING_BASELINE_CLI || undefined,
     baselineEnv: Object.fromEntries(
