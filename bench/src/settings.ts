@@ -13,7 +13,10 @@ export const LEVEL_FRACTION: Record<Level, number | undefined> = {
 
 /** What `pnpm bench` runs; each from an environment variable, defaults applied in {@link benchSettingsFromEnv}. */
 export interface BenchSettings {
-  /** Measured activities per cell (route × level × repeat) at saturation and half the ceiling. @default 1000 (BENCH_ACTIVITIES) */
+  /**
+   * Measured activities per cell (route × level × repeat) at saturation and half the ceiling. 200 keeps the whole
+   * run within 15 minutes on a loaded 2-core machine (15 cells); 1000 narrows the min–max. @default 200 (BENCH_ACTIVITIES)
+   */
   activities: number;
   /** Measured activities per cell at a tenth of the ceiling, and for the naive route. @default 0.3 × activities (BENCH_LIGHT_ACTIVITIES) */
   lightActivities: number;
@@ -44,7 +47,7 @@ function positiveInt(name: string, fallback: number): number {
 }
 
 export function benchSettingsFromEnv(): BenchSettings {
-  const activities = positiveInt('BENCH_ACTIVITIES', 1000);
+  const activities = positiveInt('BENCH_ACTIVITIES', 200);
   const levels = (process.env.BENCH_LEVELS ?? 'saturated,tenth-ceiling').split(',').map((l) => l.trim());
   for (const level of levels) {
     if (!(level in LEVEL_FRACTION)) {

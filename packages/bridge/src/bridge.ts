@@ -239,6 +239,7 @@ export class Bridge {
       topics: kafkaOptions.responseTopics,
       fromBeginning: kafkaOptions.fromBeginning,
       sessionTimeoutMs: kafkaOptions.sessionTimeoutMs,
+      fetchMaxWaitMs: kafkaOptions.fetchMaxWaitMs,
       maxInFlight: processing.maxInFlight,
       maxUncommittedPerPartition: processing.maxUncommittedPerPartition,
       onUncommittedCap: (topic, partition) =>

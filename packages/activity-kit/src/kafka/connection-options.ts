@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { applyRequestQueueIdleFix } from './request-queue-idle-fix';
 
 /** How to reach the Kafka cluster; shared by the requester, the responder and the bridge. */
 export interface KafkaConnectionOptions {
@@ -28,13 +29,15 @@ function tlsConfig(ssl: KafkaConnectionOptions['ssl']): KafkaConfig['ssl'] {
 }
 
 /**
- * Builds a kafkajs client from connection options. kafkajs' own logging is kept to errors, on its default console
+ * Builds a kafkajs client from connection options, with kafkajs' idle 1 ms request-queue loop removed
+ * (see request-queue-idle-fix.ts). kafkajs' own logging is kept to errors, on its default console
  * logger unless `logging` gives a `logCreator` (and the level it should receive).
  */
 export function createKafkaClient(
   options: KafkaConnectionOptions,
   logging: Pick<KafkaConfig, 'logCreator' | 'logLevel'> = {},
 ): Kafka {
+  applyRequestQueueIdleFix();
   return new Kafka({
     clientId: options.clientId ?? 'temporal-kafka-bridge',
     brokers: options.brokers,

@@ -44,6 +44,12 @@ export interface KafkaOptions {
   sessionTimeoutMs: number;
   /** Where a new consumer group starts: the earliest offset (`true`) or the latest. @default true */
   fromBeginning: boolean;
+  /**
+   * Longest a fetch of the reply consumer waits at the broker while no reply arrives. A reply ends the wait at
+   * once, so this is the idle polling period, not a latency; shutdown and rebalances may wait up to it.
+   * @default 1000
+   */
+  fetchMaxWaitMs: number;
 }
 
 /** Temporal TLS. Paths are read when the bridge connects. */
@@ -252,6 +258,7 @@ export function defaultBridgeOptions(): BridgeOptionsInput {
       ssl: false,
       sessionTimeoutMs: 30_000,
       fromBeginning: true,
+      fetchMaxWaitMs: 1000,
     },
     temporal: { address: 'localhost:7233', namespace: 'default', identity: `${os.hostname()}:${process.pid}` },
     processing: {
@@ -326,6 +333,7 @@ export function compileBridgeOptions(input: BridgeOptionsInput): BridgeOptions {
           }),
       sessionTimeoutMs: value('kafka.sessionTimeoutMs') as number,
       fromBeginning: value('kafka.fromBeginning') as boolean,
+      fetchMaxWaitMs: value('kafka.fetchMaxWaitMs') as number,
     },
     temporal: {
       address: value('temporal.address') as string,

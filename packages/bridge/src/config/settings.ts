@@ -171,6 +171,13 @@ const ROWS: readonly SettingRow[] = [
     defaultText: '30000',
   },
   {
+    path: 'kafka.fetchMaxWaitMs',
+    kind: { type: 'integer', min: 10, max: 10_000 },
+    description:
+      'Longest a fetch waits at the broker while no reply arrives, ms; a reply ends the wait at once, so this sets the idle polling rate, not latency',
+    defaultText: '1000',
+  },
+  {
     path: 'kafka.fromBeginning',
     kind: { type: 'boolean' },
     description: 'A new consumer group starts at the earliest offset (false: the latest)',

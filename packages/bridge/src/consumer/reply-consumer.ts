@@ -7,7 +7,7 @@ import {
   splitPartitionKey,
   type PartitionCommitLag,
 } from '@temporal-kafka-bridge/activity-kit/internal';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { RetryAbortedError } from '../errors';
 import { traceReplyRecord } from '../observability/tracing';
@@ -20,6 +20,8 @@ export interface ReplyConsumerOptions {
   topics: string[];
   fromBeginning: boolean;
   sessionTimeoutMs: number;
+  /** Longest a fetch waits at the broker while no record arrives (kafkajs `maxWaitTimeInMs`). @default 1000 */
+  fetchMaxWaitMs?: number;
   maxInFlight: number;
   /**
    * Records of one partition from its oldest unfinished one to the last started, at most: at the cap the partition
@@ -70,6 +72,24 @@ class GenerationEndedError extends Error {
 }
 
 /**
+ * The kafkajs consumer settings of the reply consumer; also used by the ceiling bench's bare consumer, so the
+ * bridge is compared with a consumer that fetches alike.
+ */
+export function replyConsumerConfig(
+  options: Pick<ReplyConsumerOptions, 'groupId' | 'sessionTimeoutMs' | 'fetchMaxWaitMs'>,
+): ConsumerConfig {
+  return {
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+    // The broker answers as soon as one record is there (minBytes 1): a long wait costs no latency, and an idle
+    // bridge then polls once per wait instead of ten times a second.
+    maxWaitTimeInMs: options.fetchMaxWaitMs ?? 1000,
+    allowAutoTopicCreation: false,
+  };
+}
+
+/**
  * Consumes the response topics in a consumer group and runs every record through the processor: records of one
  * key in order, different keys concurrently (bounded by `maxInFlight`), batches pipelined. An offset is committed
  * (every second, and when stopping or rebalancing) only once every record below it has finished. Shutdown and
@@ -98,13 +118,7 @@ export class ReplyConsumer {
     private readonly log: Logger,
     private readonly options: ReplyConsumerOptions,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = kafka.consumer(replyConsumerConfig(options));
     // Every partition's batch may wait on the scheduler with this signal at once.
     setMaxListeners(1000, this.abort.signal);
     this.aborted = new Promise((resolve) =>

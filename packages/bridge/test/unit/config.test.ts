@@ -54,6 +54,7 @@ describe('compileBridgeOptions', () => {
         ssl: false,
         sessionTimeoutMs: 30_000,
         fromBeginning: true,
+        fetchMaxWaitMs: 1000,
       },
       temporal: {
         address: 'localhost:7233',
