@@ -13,6 +13,7 @@ import { produceBacklog } from './backlog';
 import type { BareClientMode } from './bare-client';
 import type { FrontendMessage, FrontendStats } from './frontend-protocol';
 import { formatProfile, newestProfile, summarizeProfile } from './profile-summary';
+import { measureSealingCost } from './sealing-cost';
 
 /**
  * `pnpm bench:ceiling`: the bridge ALONE, not a Temporal figure. The bridge, pinned to one core, drains a
@@ -55,6 +56,8 @@ interface CeilingSettings {
   baselineCli: string | undefined;
   /** Environment for the baseline bridge, `NAME=value` separated by spaces. (CEILING_BASELINE_ENV) */
   baselineEnv: Record<string, string>;
+  /** Sealed handles sealed and opened to price sealing. (CEILING_SEALING_OPERATIONS, default 20000) */
+  sealingOperations: number;
 }
 
 function positiveInt(name: string, fallback: number): number {
@@ -83,6 +86,7 @@ function settingsFromEnv(): CeilingSettings {
         .filter(Boolean)
         .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
     ),
+    sealingOperations: positiveInt('CEILING_SEALING_OPERATIONS', 20_000),
   };
 }
 
@@ -355,6 +359,7 @@ async function main(): Promise<void> {
     };
 
     const bridgeUs = bridge.cpuUs / bridge.delivered;
+    const sealing = measureSealingCost(settings.sealingOperations);
     const clientUs = mean(clients.map(usPer));
     const consumerUs = mean(consumers.map(usPer));
     // After a partial drain the undelivered rest was never asked for: missing is unknown, duplicates still count.
@@ -374,6 +379,7 @@ async function main(): Promise<void> {
       overheadRatio: bridgeUs / (clientUs + consumerUs) - 1,
       idleCpuMsPerSec: bridge.idleMsPerSec,
       peakRssMb: bridge.peakRssMb,
+      sealing: { ...sealing, openShareOfCompletion: sealing.openUsPerReply / bridgeUs },
       duplicates: bridge.stats.duplicates,
       missing,
       frontendCalls: bridge.stats.calls,
@@ -412,6 +418,9 @@ async function main(): Promise<void> {
               : ": Connection.connect's defaults (retry interceptor)"),
         ),
         `  overhead          ${f(ceiling.overheadRatio * 100, 1)} % over bare client + bare consumer`,
+        `  sealed handles    the bridge opens one in ${f(sealing.openUsPerReply, 1)} µs CPU/reply = ` +
+          `${f(ceiling.sealing.openShareOfCompletion * 100, 1)} % of its CPU per completion; the worker's kit seals one in ` +
+          `${f(sealing.sealUsPerRequest, 1)} µs CPU/request (${sealing.operations} of each, in this process)`,
         `  idle CPU          ${bridge.partial ? 'not measured (the drain did not finish)' : `${f(bridge.idleMsPerSec, 1)} ms/s after the drain`}`,
         `  peak RSS          ${f(bridge.peakRssMb)} MiB`,
         `  exactly once      ${bridge.stats.distinct} distinct tokens, ${missing ?? 'unknown (partial drain)'} missing, ${bridge.stats.duplicates} duplicates`,
