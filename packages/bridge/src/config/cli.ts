@@ -16,10 +16,11 @@ export interface CliHandlers {
 
 /**
  * The settings `redrive` takes: how to reach Kafka and Temporal (TLS, SASL, API key), the topics, the allowed
- * namespaces, and the log level. Not the consumer group's, the processing's or the servers'.
+ * namespaces, the sealing keys (to read which attempt a sealed handle answers) and the log level. Not the consumer
+ * group's, the processing's or the servers'.
  */
 const REDRIVE_SETTING_PATHS =
-  /^(kafka\.(brokers|clientId|responseTopics|deadLetterTopic|ssl|sasl)|temporal\.(?!dataConverterModule|activityRefNamespaces)|log\.)/;
+  /^(kafka\.(brokers|clientId|responseTopics|deadLetterTopic|ssl|sasl)|temporal\.(?!dataConverterModule|activityRefNamespaces)|security\.sealingKeys$|log\.)/;
 
 /** Options of {@link buildCli}. */
 export interface BuildCliOptions {

@@ -11,10 +11,16 @@ import type { Bridge } from '../../src';
 import { DEAD_LETTER_HEADERS } from '../../src';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BridgeWorld, header } from './support/bridge-world';
+import { keyEntry, keyring } from './support/security';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 /** A namespace the misconfigured bridge serves instead of the one the workflows run in. */
 const ELSEWHERE = 'tkb-redrive-elsewhere';
+/**
+ * The workers seal their requests: the dead-letter topic keeps sealed handles as they are (a raw token would be kept
+ * only as its digest, which nothing can redrive), and redrive opens them with the same keys.
+ */
+const SEALING_KEYS = keyEntry('redrive');
 
 interface CliRun {
   code: number;
@@ -42,7 +48,10 @@ async function redriveCli(world: BridgeWorld, clientId: string, extra: string[])
     ...extra,
   ];
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { timeout: 60_000 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, {
+      timeout: 60_000,
+      env: { ...process.env, TKB_SEALING_KEYS: SEALING_KEYS },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };
@@ -95,10 +104,13 @@ describe('redrive of dead-lettered replies', () => {
     } catch (err) {
       if (!(isGrpcServiceError(err) && err.code === GrpcStatus.ALREADY_EXISTS)) throw err;
     }
-    await world.startWorker();
+    await world.startWorker(undefined, { sealing: { keyring: keyring(SEALING_KEYS) } });
     // The deployment mistake: the bridge serves another namespace, so every reply for the workflows' namespace is
     // dead-lettered as NamespaceNotAllowedError, before any Temporal call.
-    misconfigured = await world.startBridge({ temporal: { namespace: ELSEWHERE, allowedNamespaces: [ELSEWHERE] } });
+    misconfigured = await world.startBridge({
+      temporal: { namespace: ELSEWHERE, allowedNamespaces: [ELSEWHERE] },
+      security: { sealingKeys: SEALING_KEYS },
+    });
 
     approved = await world.startExpense({ id: uniqueName('approved'), amountCents: 100 });
     rejected = await world.startExpense({ id: uniqueName('rejected'), amountCents: 200 });
@@ -210,7 +222,7 @@ describe('redrive of dead-lettered replies', () => {
     expect(await highWatermarks(world.servers.kafkaBrokers, world.responseTopic)).not.toEqual(responsesBefore);
 
     // The fixed bridge, in the same consumer group, picks the redriven replies up after its committed offsets.
-    await world.startBridge();
+    await world.startBridge({ security: { sealingKeys: SEALING_KEYS } });
     expect(await approved.result()).toEqual({ approved: true, reviewer: 'ann' });
     expect(await rejected.result()).toEqual({
       failed: { type: 'OverBudget', message: 'over budget', nonRetryable: true, details: [] },

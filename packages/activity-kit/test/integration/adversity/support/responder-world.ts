@@ -152,6 +152,8 @@ export class ResponderWorld {
       this.deadLetterTopic,
       '--kafka-session-timeout-ms',
       '10000',
+      '--shutdown-drain-timeout-ms',
+      '5000',
       '--temporal-address',
       this.servers.temporalAddress,
       '--temporal-namespace',
