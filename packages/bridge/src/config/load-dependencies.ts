@@ -78,29 +78,13 @@ export async function loadBridgeDependencies(
 export function loadKnownWriterSchemas(filePaths: readonly string[], io: LoadDependenciesIo = {}): WireCodec {
   const schemas: AvroSchemaJson[] = [];
   for (const filePath of filePaths) {
-    const fail = (problem: string, cause?: unknown): never => {
-      throw new ConfigError(
-        KNOWN_WRITER_SCHEMAS_SETTING,
-        filePath,
-        `${settingName(KNOWN_WRITER_SCHEMAS_SETTING)} ${problem}, got ${JSON.stringify(filePath)}`,
-        cause === undefined ? undefined : { cause },
-      );
-    };
-    const absolute = path.resolve(io.cwd ?? process.cwd(), filePath);
-    let text: string;
-    try {
-      text = (io.readFile ?? ((p: string) => fs.readFileSync(p, 'utf8')))(absolute);
-    } catch (cause) {
-      return fail(
-        `lists a file that cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
-        cause,
-      );
-    }
-    try {
-      schemas.push(JSON.parse(text) as AvroSchemaJson);
-    } catch (cause) {
-      return fail(`lists a file that is not JSON: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
-    }
+    const fail = settingFailure(KNOWN_WRITER_SCHEMAS_SETTING, filePath);
+    schemas.push(
+      readJsonFile(filePath, io, fail, {
+        unreadable: 'lists a file that cannot be read',
+        notJson: 'lists a file that is not JSON',
+      }) as AvroSchemaJson,
+    );
     try {
       createWireCodec({ knownWriterSchemas: [schemas[schemas.length - 1]!] });
     } catch (cause) {
@@ -121,14 +105,7 @@ export function loadKnownWriterSchemas(filePaths: readonly string[], io: LoadDep
  * @throws ConfigError naming the setting
  */
 export async function loadDataConverterModule(specifier: string, cwd: string = process.cwd()): Promise<DataConverter> {
-  const fail = (problem: string, cause?: unknown): never => {
-    throw new ConfigError(
-      DATA_CONVERTER_SETTING,
-      specifier,
-      `${settingName(DATA_CONVERTER_SETTING)} ${problem}, got ${JSON.stringify(specifier)}`,
-      cause === undefined ? undefined : { cause },
-    );
-  };
+  const fail = settingFailure(DATA_CONVERTER_SETTING, specifier);
 
   let resolved: string;
   try {
@@ -176,27 +153,8 @@ export async function loadDataConverterModule(specifier: string, cwd: string = p
  * @throws ConfigError naming the setting (and the activity type, for an invalid schema)
  */
 export function loadResultSchemas(filePath: string, io: LoadDependenciesIo = {}): Record<string, object> {
-  const fail = (problem: string, cause?: unknown): never => {
-    throw new ConfigError(
-      RESULT_SCHEMAS_SETTING,
-      filePath,
-      `${settingName(RESULT_SCHEMAS_SETTING)} ${problem}, got ${JSON.stringify(filePath)}`,
-      cause === undefined ? undefined : { cause },
-    );
-  };
-  const absolute = path.resolve(io.cwd ?? process.cwd(), filePath);
-  let text: string;
-  try {
-    text = (io.readFile ?? ((p: string) => fs.readFileSync(p, 'utf8')))(absolute);
-  } catch (cause) {
-    return fail(`cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, cause);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    return fail(`is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
-  }
+  const fail = settingFailure(RESULT_SCHEMAS_SETTING, filePath);
+  const parsed = readJsonFile(filePath, io, fail, { unreadable: 'cannot be read', notJson: 'is not valid JSON' });
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return fail('must hold a JSON object mapping activity types to Avro schemas');
   }
@@ -264,4 +222,37 @@ function dataConverterProblem(value: unknown): string | undefined {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A thrower of the ConfigError of `setting` for `value`: "<setting> <problem>, got <value>". */
+function settingFailure(setting: string, value: string): (problem: string, cause?: unknown) => never {
+  return (problem, cause) => {
+    throw new ConfigError(
+      setting,
+      value,
+      `${settingName(setting)} ${problem}, got ${JSON.stringify(value)}`,
+      cause === undefined ? undefined : { cause },
+    );
+  };
+}
+
+/** Reads and parses the JSON file a setting names (relative to `io.cwd`), failing with the setting's words. */
+function readJsonFile(
+  filePath: string,
+  io: LoadDependenciesIo,
+  fail: (problem: string, cause?: unknown) => never,
+  problems: { readonly unreadable: string; readonly notJson: string },
+): unknown {
+  const absolute = path.resolve(io.cwd ?? process.cwd(), filePath);
+  let text: string;
+  try {
+    text = (io.readFile ?? ((p: string) => fs.readFileSync(p, 'utf8')))(absolute);
+  } catch (cause) {
+    return fail(`${problems.unreadable} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, cause);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    return fail(`${problems.notJson}: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+  }
 }
