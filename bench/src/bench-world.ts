@@ -17,8 +17,14 @@ export interface PendingActivity {
   request: ActivityTaskRequest;
 }
 
-/** When each reply was handed to the route under test (ms, wall clock), by workflow id. */
-export type HandOffTimes = Map<string, number>;
+/**
+ * When each reply was handed to the route under test (ms, wall clock), by workflow id; for the routes behind Kafka
+ * also how long each reply's produce took (hand-off → the broker's ack), the replying service's share of latency.
+ */
+export interface HandOff {
+  readonly times: Map<string, number>;
+  readonly produceMs?: number[];
+}
 
 const WAIT_MS = 300_000;
 const RESULTS_DIR = path.resolve(__dirname, '..', 'results');
@@ -147,23 +153,21 @@ export class BenchWorld {
    * Publishes one Completed reply per activity to `replyTopic`, as the replying service would: `lanes` at once,
    * paced when asked. The hand-off time of each is taken just before its reply is produced.
    */
-  async publish(
-    batch: PendingActivity[],
-    replyTopic: string,
-    lanes: number,
-    pacePerSec?: number,
-  ): Promise<HandOffTimes> {
-    const times: HandOffTimes = new Map();
+  async publish(batch: PendingActivity[], replyTopic: string, lanes: number, pacePerSec?: number): Promise<HandOff> {
+    const times = new Map<string, number>();
+    const produceMs: number[] = [];
     await runPool(
       batch,
       lanes,
       async ({ workflowId, request }) => {
-        times.set(workflowId, nowMs());
+        const handedOff = nowMs();
+        times.set(workflowId, handedOff);
         await this.replies!.complete({ ...request, replyTo: replyTopic }, { approved: true });
+        produceMs.push(nowMs() - handedOff);
       },
       pacePerSec,
     );
-    return times;
+    return { times, produceMs };
   }
 
   /** The server's `ActivityTaskCompleted` event time (ms) of each activity, from the workflows' histories. */

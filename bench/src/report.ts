@@ -21,6 +21,9 @@ export interface CellRun {
   idleCpuMsPerSec: number;
   /** VmHWM of the route's process. */
   peakRssMb: number;
+  /** Routes behind Kafka: the replying service's produce round trip (hand-off → broker ack), part of the latency. */
+  produceP50Ms?: number;
+  produceP99Ms?: number;
   /** Where the cell's wall time went: prepare, start, warm-up, idle, window, histories. */
   phasesMs: Record<string, number>;
 }
@@ -126,9 +129,15 @@ export function verdicts(runs: CellRun[]): string {
     const d = m('direct', level);
     const b = m('bridge', level);
     if (!d || !b) continue;
+    const produce = (figure: 'produceP50Ms' | 'produceP99Ms'): string =>
+      spread(runs.filter((r) => r.route === 'bridge' && r.level === level).map((r) => r[figure] ?? NaN)).median.toFixed(
+        1,
+      );
     lines.push(
       `bridge adds at ${level}: p50 ${(b.p50Ms - d.p50Ms).toFixed(1)} ms, p99 ${(b.p99Ms - d.p99Ms).toFixed(1)} ms` +
-        (level === 'tenth-ceiling' ? ' (target ≤ 5 / ≤ 25)' : ''),
+        (level === 'tenth-ceiling' ? ' (target ≤ 5 / ≤ 25)' : '') +
+        `; of it, the reply's produce round trip to the broker (the replying service's): ` +
+        `p50 ${produce('produceP50Ms')} ms, p99 ${produce('produceP99Ms')} ms`,
     );
   }
   const light = m('bridge', 'tenth-ceiling');

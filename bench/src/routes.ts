@@ -2,7 +2,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTopic, freePort, uniqueName, waitUntil } from '@temporal-kafka-bridge/test-harness';
-import type { BenchWorld, HandOffTimes, PendingActivity } from './bench-world';
+import type { BenchWorld, HandOff, PendingActivity } from './bench-world';
 import { stopChild, waitForReady } from './child-processes';
 import type { DirectBatch, DirectBatchDone } from './direct-route';
 import { BenchError, ChildExitedError } from './errors';
@@ -13,7 +13,7 @@ export interface Route {
   readonly name: RouteName;
   readonly pid: number;
   /** Hands the route these activities' replies; resolves with the hand-off time of each once all were handed. */
-  handOff(batch: PendingActivity[], pacePerSec?: number): Promise<HandOffTimes>;
+  handOff(batch: PendingActivity[], pacePerSec?: number): Promise<HandOff>;
   /** Read once after the measured window: throws when the route's own counters disagree with `expected`. */
   check(expected: number): Promise<void>;
   stop(): Promise<void>;
@@ -46,10 +46,10 @@ async function startDirect(world: BenchWorld, settings: BenchSettings): Promise<
     name: 'direct',
     pid: child.pid!,
     handOff: (batch, pacePerSec) =>
-      new Promise<HandOffTimes>((resolve, reject) => {
+      new Promise<HandOff>((resolve, reject) => {
         const onMessage = (done: DirectBatchDone): void => {
           child.off('exit', onExit);
-          resolve(new Map(done.handOff));
+          resolve({ times: new Map(done.handOff) });
         };
         const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
           child.off('message', onMessage);

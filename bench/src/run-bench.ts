@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServers } from '@temporal-kafka-bridge/test-harness';
-import { BenchWorld } from './bench-world';
+import { BenchWorld, type HandOff } from './bench-world';
 import { runToExit } from './exit-cleanly';
 import { CpuSampler } from './cpu-sampler';
 import { cpuMicros, peakRssMb } from './proc-stats';
@@ -46,7 +46,7 @@ async function runCell(
   let sampler: CpuSampler;
   let idleUsPerMs: number;
   let rss: number;
-  let handOff: Map<string, number>;
+  let handOff: HandOff;
   try {
     await Promise.all([routeProcess.handOff(warm), world.waitDone(warm)]);
     phase('warm-up');
@@ -70,8 +70,8 @@ async function runCell(
   }
   const completedAt = await world.completedTimes(measured);
   phase('histories');
-  const latencies = measured.map(({ workflowId }) => completedAt.get(workflowId)! - handOff.get(workflowId)!);
-  const first = Math.min(...handOff.values());
+  const latencies = measured.map(({ workflowId }) => completedAt.get(workflowId)! - handOff.times.get(workflowId)!);
+  const first = Math.min(...handOff.times.values());
   const last = Math.max(...completedAt.values());
   // The window ends at the last completion: the worker may report it much later when its workflow tasks queue.
   const { cpuUs, ms: windowMs } = sampler.until(last);
@@ -89,6 +89,10 @@ async function runCell(
     grossCpuUsPerCompletion: cpuUs / count,
     idleCpuMsPerSec: idleUsPerMs,
     peakRssMb: rss,
+    ...(handOff.produceMs && {
+      produceP50Ms: quantile(handOff.produceMs, 0.5),
+      produceP99Ms: quantile(handOff.produceMs, 0.99),
+    }),
     phasesMs: Object.fromEntries(phases.map(([name, ms]) => [name, Math.round(ms)])),
   };
 }
@@ -102,17 +106,22 @@ function rotated<T>(items: T[], r: number): T[] {
 async function main(): Promise<void> {
   const settings = benchSettingsFromEnv();
   const benchStarted = Date.now();
-  const servers = await startServers({ temporalArgs: SQLITE_PRAGMAS });
+  // The broker as production runs it (full JIT), not as tests start it: it is on the bridge's and naive's path.
+  const servers = await startServers({ temporalArgs: SQLITE_PRAGMAS, kafkaJit: 'full' });
   try {
     const { kafkaBrokers, temporalAddress, temporalNamespace } = servers.addresses();
     const temporalStore =
       servers.temporal?.kind === 'local'
         ? 'Temporal dev server on SQLite with journal_mode=wal, synchronous=off'
         : `Temporal ${servers.temporal?.kind ?? 'unknown'}: SQLite pragmas not applied (not a server the bench started)`;
+    const kafkaBroker =
+      servers.kafka?.kind === 'local'
+        ? 'Kafka broker on the JVM with its full JIT (C1 + C2, as in production; tests stop at C1 to start sooner)'
+        : `Kafka ${servers.kafka?.kind ?? 'unknown'}: JVM settings are not the bench's (not a server it started)`;
     console.log(
       `bench: ${settings.activities} activities per cell (${settings.lightActivities} at a tenth of the ceiling and ` +
         `for naive), ${settings.warmup} warm-up, concurrency ${settings.concurrency} for direct and bridge, ` +
-        `${settings.repeats} repeats\n${servers.describe()}\n${temporalStore}`,
+        `${settings.repeats} repeats\n${servers.describe()}\n${temporalStore}\n${kafkaBroker}`,
     );
     const world = new BenchWorld(kafkaBrokers, temporalAddress, temporalNamespace);
     const runs: CellRun[] = [];
@@ -130,6 +139,10 @@ async function main(): Promise<void> {
     };
     try {
       await world.setup();
+      if (settings.warmupRound > 0 && settings.routes.includes('bridge')) {
+        const run = await runCell(world, settings, 'bridge', 'saturated', -1, settings.warmupRound, undefined);
+        console.log(`  warm-up round, not counted: bridge ${run.throughputPerSec.toFixed(0)}/s`);
+      }
       for (let r = 0; r < settings.repeats; r++) {
         for (const route of rotated(settings.routes, r)) await cell(route, 'saturated', r);
       }
@@ -157,7 +170,7 @@ async function main(): Promise<void> {
     const result = {
       measuredAt: new Date().toISOString(),
       wallSeconds,
-      settings: { ...settings, temporalStore },
+      settings: { ...settings, temporalStore, kafkaBroker },
       direct: routeResult('direct'),
       bridge: routeResult('bridge'),
       naive: routeResult('naive'),

@@ -14,14 +14,22 @@ export const LEVEL_FRACTION: Record<Level, number | undefined> = {
 /** What `pnpm bench` runs; each from an environment variable, defaults applied in {@link benchSettingsFromEnv}. */
 export interface BenchSettings {
   /**
-   * Measured activities per cell (route × level × repeat) at saturation and half the ceiling. 200 keeps the whole
-   * run within 15 minutes on a loaded 2-core machine (15 cells); 1000 narrows the min–max. @default 200 (BENCH_ACTIVITIES)
+   * Measured activities per cell (route × level × repeat) at saturation and half the ceiling. A window of 1000 is
+   * a few seconds long on this 2-core machine: 200 were measured too, but their sub-second windows are dominated by
+   * the first and last few hundred ms (a pipeline filling and draining) and overstate direct's lead by 20 %.
+   * @default 1000 (BENCH_ACTIVITIES)
    */
   activities: number;
   /** Measured activities per cell at a tenth of the ceiling, and for the naive route. @default 0.3 × activities (BENCH_LIGHT_ACTIVITIES) */
   lightActivities: number;
   /** Activities through the route before each measured window, in the same route process. @default 50 (BENCH_WARMUP) */
   warmup: number;
+  /**
+   * Activities through the bridge once before the first cell, not counted: the broker's JIT compiles its hot paths
+   * and Temporal warms up (the first Kafka cell of a run came out up to 20 % slower without it). 0 skips it.
+   * @default 500 (BENCH_WARMUP_ROUND)
+   */
+  warmupRound: number;
   /** Completions in flight at most: direct's lanes and the bridge's `processing.maxInFlight`. @default 64 (BENCH_CONCURRENCY) */
   concurrency: number;
   /** Runs of each cell; the table shows the median and the min–max. @default 3 (BENCH_REPEATS) */
@@ -38,16 +46,18 @@ export interface BenchSettings {
   bridgeNodeArgs: string[];
 }
 
-function positiveInt(name: string, fallback: number): number {
+function positiveInt(name: string, fallback: number, min = 1): number {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new BenchError(`${name} must be a positive integer; got '${text}'`);
+  if (!Number.isInteger(value) || value < min) {
+    throw new BenchError(`${name} must be an integer of at least ${min}; got '${text}'`);
+  }
   return value;
 }
 
 export function benchSettingsFromEnv(): BenchSettings {
-  const activities = positiveInt('BENCH_ACTIVITIES', 200);
+  const activities = positiveInt('BENCH_ACTIVITIES', 1000);
   const levels = (process.env.BENCH_LEVELS ?? 'saturated,tenth-ceiling').split(',').map((l) => l.trim());
   for (const level of levels) {
     if (!(level in LEVEL_FRACTION)) {
@@ -68,6 +78,7 @@ export function benchSettingsFromEnv(): BenchSettings {
     activities,
     lightActivities: positiveInt('BENCH_LIGHT_ACTIVITIES', Math.max(1, Math.round(activities * 0.3))),
     warmup: positiveInt('BENCH_WARMUP', 50),
+    warmupRound: positiveInt('BENCH_WARMUP_ROUND', 500, 0),
     concurrency: positiveInt('BENCH_CONCURRENCY', 64),
     repeats: positiveInt('BENCH_REPEATS', 3),
     routes: routes as RouteName[],

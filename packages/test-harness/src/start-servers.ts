@@ -4,7 +4,7 @@ import path from 'node:path';
 import { containerEngineAvailable, ContainerKafka, ContainerTemporal } from './containers/container-servers';
 import { HarnessError } from './errors';
 import { ExternalKafka, ExternalTemporal } from './external-servers';
-import { LocalKafka } from './local/local-kafka';
+import { LocalKafka, type LocalKafkaOptions } from './local/local-kafka';
 import { LocalTemporal } from './local/local-temporal';
 import type { KafkaServer, ServerAddresses, TemporalServer } from './servers';
 
@@ -24,6 +24,8 @@ export interface StartServersOptions {
   workDir?: string;
   /** Extra broker properties for a local Kafka. */
   kafkaProperties?: Record<string, string>;
+  /** How a local Kafka's JVM compiles the broker (see {@link LocalKafkaOptions.jit}). @default 'quick-start' */
+  kafkaJit?: LocalKafkaOptions['jit'];
   /** Dynamic config for a local Temporal dev server. */
   temporalDynamicConfig?: Record<string, unknown>;
   /** More `temporal server start-dev` arguments for a local Temporal dev server. @default none */
@@ -79,7 +81,12 @@ export async function startServers(options: StartServersOptions = {}): Promise<S
   if (wantKafka) {
     if (fromEnv && envBrokers?.length) kafka = new ExternalKafka(envBrokers);
     else if (useContainers) kafka = new ContainerKafka();
-    else kafka = new LocalKafka({ workDir: path.join(workDir, 'kafka'), properties: options.kafkaProperties });
+    else
+      kafka = new LocalKafka({
+        workDir: path.join(workDir, 'kafka'),
+        properties: options.kafkaProperties,
+        jit: options.kafkaJit,
+      });
   }
   if (wantTemporal) {
     if (fromEnv && envTemporal) temporal = new ExternalTemporal(envTemporal, namespace);

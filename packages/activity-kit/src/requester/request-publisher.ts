@@ -1,8 +1,9 @@
-import type { Kafka, Producer, RecordMetadata } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { WireCodec } from '../codec';
 import type { ActivityTaskRequest } from '../codec/wire-types';
 import { RequestPublishError } from '../errors';
 import type { KafkaConnectionOptions } from '../kafka/connection-options';
+import { ProduceBatcher } from '../kafka/produce-batcher';
 import { RecordHeaders } from '../kafka/record-headers';
 
 /**
@@ -18,6 +19,8 @@ import { RecordHeaders } from '../kafka/record-headers';
  */
 export class RequestPublisher {
   private readonly producer: Producer;
+  /** Activities publishing at once share produce requests: the idempotent producer sends one at a time. */
+  private readonly batcher: ProduceBatcher;
   private connecting: Promise<void> | undefined;
 
   constructor(
@@ -33,6 +36,7 @@ export class RequestPublisher {
       // An idempotent producer's default is to retry for ever; once is enough to follow a moved leader.
       retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
     });
+    this.batcher = new ProduceBatcher(this.producer);
   }
 
   /** Connects once; concurrent and repeated calls share the same attempt until it fails. */
@@ -44,36 +48,36 @@ export class RequestPublisher {
     return this.connecting;
   }
 
-  async publish(request: ActivityTaskRequest, key: string, headers: Record<string, string>): Promise<RecordMetadata> {
+  async publish(request: ActivityTaskRequest, key: string, headers: Record<string, string>): Promise<void> {
     const value = this.codec.encodeRequest(request);
     const timestamp = String(Date.now());
     let timer: NodeJS.Timeout | undefined;
+    // A request still waiting for its produce request when the attempt gives up is never sent.
+    const givenUp = new AbortController();
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no acknowledgement from the broker within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+      timer = setTimeout(() => {
+        const err = new Error(`no acknowledgement from the broker within ${this.timeoutMs} ms`);
+        givenUp.abort(err);
+        reject(err);
+      }, this.timeoutMs);
     });
     try {
       const send = (async () => {
         await this.connect();
-        const [metadata] = await this.producer.send({
-          topic: this.topic,
-          acks: -1,
-          messages: [
-            {
-              key,
-              value,
-              timestamp,
-              headers: {
-                [RecordHeaders.record]: 'ActivityTaskRequest',
-                [RecordHeaders.encoding]: 'avro-single-object',
-                ...headers,
-              },
+        await this.batcher.send(
+          this.topic,
+          {
+            key,
+            value,
+            timestamp,
+            headers: {
+              [RecordHeaders.record]: 'ActivityTaskRequest',
+              [RecordHeaders.encoding]: 'avro-single-object',
+              ...headers,
             },
-          ],
-        });
-        return metadata!;
+          },
+          givenUp.signal,
+        );
       })();
       return await Promise.race([send, timeout]);
     } catch (err) {

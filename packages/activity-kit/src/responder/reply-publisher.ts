@@ -5,6 +5,7 @@ import { createWireCodec, type WireCodec } from '../codec';
 import type { ActivityRef, ActivityTaskRequest, ActivityTaskResponse, Outcome, Payload } from '../codec/wire-types';
 import { ReplyEncodingError, ReplyTooLargeError } from '../errors';
 import { createKafkaClient, type KafkaConnectionOptions } from '../kafka/connection-options';
+import { isTooLarge, ProduceBatcher } from '../kafka/produce-batcher';
 import { RecordHeaders } from '../kafka/record-headers';
 import { toWirePayload } from '../requester/payloads';
 
@@ -45,6 +46,8 @@ export interface ReplyPublisherOptions {
  */
 export class ReplyPublisher {
   private readonly producer: Producer;
+  /** Replies published at once share produce requests: the idempotent producer sends one at a time. */
+  private readonly batcher: ProduceBatcher;
   private readonly converter: PayloadConverter;
   private readonly codec: WireCodec;
   private connecting: Promise<void> | undefined;
@@ -58,6 +61,7 @@ export class ReplyPublisher {
       allowAutoTopicCreation: false,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2000 },
     });
+    this.batcher = new ProduceBatcher(this.producer);
     this.converter = options.payloadConverter ?? defaultPayloadConverter;
     this.codec = options.codec ?? createWireCodec();
   }
@@ -147,20 +151,14 @@ export class ReplyPublisher {
     const value = this.codec.encodeResponse(response);
     await this.connect();
     try {
-      await this.producer.send({
-        topic: target.replyTo,
-        acks: -1,
-        messages: [
-          {
-            key,
-            value,
-            headers: {
-              ...target.recordHeaders,
-              [RecordHeaders.record]: 'ActivityTaskResponse',
-              [RecordHeaders.encoding]: 'avro-single-object',
-            },
-          },
-        ],
+      await this.batcher.send(target.replyTo, {
+        key,
+        value,
+        headers: {
+          ...target.recordHeaders,
+          [RecordHeaders.record]: 'ActivityTaskResponse',
+          [RecordHeaders.encoding]: 'avro-single-object',
+        },
       });
     } catch (err) {
       if (isTooLarge(err))
@@ -180,13 +178,4 @@ export class ReplyPublisher {
 
 function activityIdOf(target: ReplyTarget): string {
   return 'activityRef' in target ? target.activityRef.activityId : target.activityId;
-}
-
-/** kafkajs reports the broker's refusal as a protocol error, possibly wrapped by its retrier. */
-function isTooLarge(err: unknown): boolean {
-  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
-    e = e.cause as typeof e;
-  }
-  return false;
 }
