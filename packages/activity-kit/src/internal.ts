@@ -18,7 +18,14 @@ export { isRebalanceError, partitionKey, splitPartitionKey } from './kafka/parti
 export { RecordHeaders } from './kafka/record-headers';
 export { compileActivityKitOptions, defaultActivityKitOptions } from './options';
 export { attemptDeadline, buildActivityTaskRequest } from './requester/activity-task-request';
-export { headerText, otelApi, parseTraceparent, spanContextOf, type TraceParent } from './tracing/trace-context';
+export {
+  headerText,
+  kafkaProcessAttributes,
+  otelApi,
+  parseTraceparent,
+  spanContextOf,
+  type TraceParent,
+} from './tracing/trace-context';
 export {
   SEALED_HANDLE_PREFIX,
   isSealedHandle,

@@ -42,7 +42,8 @@ export interface ReplyPublisherOptions {
 
 /**
  * Publishes ActivityTaskResponse records to a request's `replyTo` topic, keyed like the request. Usable on its own
- * by any TypeScript service that holds a request (e.g. one stored while a human approves it).
+ * by any TypeScript service that holds a request (e.g. one stored while a human approves it). Replies published
+ * at once share produce requests, each key's in the order published: share one publisher among concurrent callers.
  */
 export class ReplyPublisher {
   private readonly producer: Producer;

@@ -3,20 +3,14 @@ import type { ActivityTaskRequest } from '../codec/wire-types';
 import { RecordHeaders } from '../kafka/record-headers';
 import {
   headerText,
+  kafkaProcessAttributes,
   otelApi,
   replyTraceHeaders,
   spanContextOf,
   traceHeadersOf,
+  type ConsumedRecord,
   type TraceHeaders,
 } from './trace-context';
-
-/** Where a request was read, for the span's messaging attributes. */
-export interface RequestRecordInfo {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  readonly groupId: string;
-}
 
 /** The span a {@link TaskResponder} runs a handler in, from the request it reads until its reply is sent. */
 export interface TaskSpan {
@@ -43,7 +37,7 @@ const NOT_TRACED: Omit<TaskSpan, 'replyHeaders'> = {
 export function startTaskSpan(
   request: ActivityTaskRequest,
   headers: IHeaders | undefined,
-  record: RequestRecordInfo,
+  record: ConsumedRecord,
 ): TaskSpan {
   const otel = otelApi();
   if (!otel) return { ...NOT_TRACED, replyHeaders: replyTraceHeaders(headers) };
@@ -55,12 +49,7 @@ export function startTaskSpan(
     {
       kind: otel.SpanKind.CONSUMER,
       attributes: {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'process',
-        'messaging.destination.name': record.topic,
-        'messaging.destination.partition.id': String(record.partition),
-        'messaging.kafka.offset': Number(record.offset),
-        'messaging.consumer.group.name': record.groupId,
+        ...kafkaProcessAttributes(record),
         'temporal.namespace': request.namespace,
         'temporal.workflow.id': request.workflowId ?? '',
         'temporal.activity.type': request.activityType,

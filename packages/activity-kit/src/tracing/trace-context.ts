@@ -109,3 +109,26 @@ export function replyTraceHeaders(requestHeaders: IHeaders | undefined): TraceHe
     [RecordHeaders.activityTraceparent]: traceparent!,
   };
 }
+
+/** A record being processed in a consumer group: where it was read. */
+export interface ConsumedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly groupId: string;
+}
+
+/**
+ * The OpenTelemetry messaging attributes of a CONSUMER span that processes `record` (semantic conventions for
+ * Kafka), the same on the responder's spans and the bridge's.
+ */
+export function kafkaProcessAttributes(record: ConsumedRecord): Otel.Attributes {
+  return {
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': record.topic,
+    'messaging.destination.partition.id': String(record.partition),
+    'messaging.kafka.offset': Number(record.offset),
+    'messaging.consumer.group.name': record.groupId,
+  };
+}

@@ -283,6 +283,13 @@ export class RecordProcessor {
           },
         },
       );
+    } catch (err) {
+      // Stopping, or the partition went to another member: the record stays uncommitted and is read again.
+      if (err instanceof RetryAbortedError) {
+        const reason = signal.reason instanceof Error ? signal.reason.message : 'the bridge stops';
+        this.log.warn({ record, topic, reason }, 'gave up the dead-letter record here; it is read again');
+      }
+      throw err;
     } finally {
       this.events.outputCleared(topic, record);
     }

@@ -71,6 +71,14 @@ class GenerationEndedError extends Error {
   override readonly name = 'GenerationEndedError';
 }
 
+/** Why a record's work was given up: a rebalance gave its partition to another member, which reads it again. */
+class PartitionRevokedError extends Error {
+  override readonly name = 'PartitionRevokedError';
+  constructor(topic: string, partition: number) {
+    super(`partition ${topic}/${partition} was revoked: its next owner reads the record again`);
+  }
+}
+
 /**
  * The kafkajs consumer settings of the reply consumer; also used by the ceiling bench's bare consumer, so the
  * bridge is compared with a consumer that fetches alike.
@@ -109,6 +117,12 @@ export class ReplyConsumer {
   private readonly partitionsSeen = new Set<string>();
   private readonly assigned = new Set<string>();
   private generation = new Generation();
+  /**
+   * Aborts the work of one partition's records when the partition is revoked, or of all when the bridge stops:
+   * retries of a record whose partition went to another member (a parked dead-letter copy above all) must end
+   * here, or both members write it.
+   */
+  private readonly partitionWork = new Map<string, { controller: AbortController; detach: () => void }>();
   /** The heartbeat of the running kafkajs consumer, kept to stay in the group while stop() drains. */
   private heartbeat: (() => Promise<void>) | undefined;
 
@@ -160,6 +174,10 @@ export class ReplyConsumer {
         const [topic, partition] = splitPartitionKey(entry);
         this.tracker.forget(topic, partition);
         this.partitionsSeen.delete(entry);
+        const work = this.partitionWork.get(entry);
+        this.partitionWork.delete(entry);
+        work?.detach();
+        work?.controller.abort(new PartitionRevokedError(topic, partition));
       }
       readyChange(true, `member of ${options.groupId}`);
       this.log.info({ memberAssignment: payload.memberAssignment }, 'joined consumer group');
@@ -340,8 +358,9 @@ export class ReplyConsumer {
           // The scheduler may run the task before the batch loop has looked at it again.
           const epoch = await admitted;
           if (epoch === undefined) return;
+          const work = this.partitionWorkSignal(topic, partition);
           const outcome = await traceReplyRecord({ ...record, groupId: this.options.groupId }, message, () =>
-            this.processor.process(record, message, this.abort.signal),
+            this.processor.process(record, message, work),
           );
           if (typeof outcome === 'string') this.tracker.finish(topic, partition, message.offset, outcome, epoch);
           // Its key goes on; the record stays unfinished until an output accepts it (aborted: never, uncommitted).
@@ -369,6 +388,21 @@ export class ReplyConsumer {
       throw err;
     }
     return admit;
+  }
+
+  /** The signal that ends the work on the partition's records: aborted when it is revoked or the bridge stops. */
+  private partitionWorkSignal(topic: string, partition: number): AbortSignal {
+    const id = partitionKey(topic, partition);
+    let work = this.partitionWork.get(id);
+    if (!work) {
+      const controller = new AbortController();
+      const stop = (): void => controller.abort(this.abort.signal.reason);
+      if (this.abort.signal.aborted) stop();
+      else this.abort.signal.addEventListener('abort', stop, { once: true });
+      work = { controller, detach: () => this.abort.signal.removeEventListener('abort', stop) };
+      this.partitionWork.set(id, work);
+    }
+    return work.controller.signal;
   }
 
   /** Commits, per partition, the offset after the longest finished prefix. Serialised: one commit at a time. */

@@ -1,6 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as Otel from '@opentelemetry/api';
-import { headerText, otelApi, RecordHeaders, spanContextOf } from '@temporal-kafka-bridge/activity-kit/internal';
+import {
+  headerText,
+  kafkaProcessAttributes,
+  otelApi,
+  RecordHeaders,
+  spanContextOf,
+} from '@temporal-kafka-bridge/activity-kit/internal';
 import type { KafkaMessage } from 'kafkajs';
 import type { RecordCoordinates, TemporalCall } from '../errors';
 
@@ -32,14 +38,7 @@ export async function traceReplyRecord<T>(
     `process ${record.topic}`,
     {
       kind: otel.SpanKind.CONSUMER,
-      attributes: {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'process',
-        'messaging.destination.name': record.topic,
-        'messaging.destination.partition.id': String(record.partition),
-        'messaging.kafka.offset': Number(record.offset),
-        'messaging.consumer.group.name': record.groupId,
-      },
+      attributes: kafkaProcessAttributes(record),
       links: activity ? [{ context: activity, attributes: { 'tkb.link': 'activity' } }] : [],
     },
     parent,

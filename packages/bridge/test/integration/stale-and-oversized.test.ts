@@ -4,12 +4,7 @@ import { uniqueName, waitUntil } from '@temporal-kafka-bridge/test-harness';
 import { DEAD_LETTER_HEADERS, type Bridge } from '../../src';
 import { BridgeWorld, header } from './support/bridge-world';
 import type { FailureSeen } from './support/workflows';
-
-async function metricValue(bridge: Bridge, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text();
-  const match = pattern.exec(text);
-  return match ? Number(match[1]) : 0;
-}
+import { metricMatch } from './support/bridge-metrics';
 
 describe('stale replies', () => {
   let world: BridgeWorld;
@@ -37,7 +32,7 @@ describe('stale replies', () => {
     await world.replies.complete(request, { approved: false, reviewer: 'duplicate' });
 
     await expect
-      .poll(() => metricValue(bridge, /tkb_stale_replies_total\{reason="already-completed"\} (\d+)/), {
+      .poll(() => metricMatch(bridge, /tkb_stale_replies_total\{reason="already-completed"\} (\d+)/), {
         timeout: 15_000,
       })
       .toBe(1);
@@ -59,7 +54,7 @@ describe('stale replies', () => {
     await handle.terminate('gave up waiting');
     await world.replies.complete(request, { approved: true, reviewer: 'too late' });
     await expect
-      .poll(() => metricValue(bridge, /tkb_stale_replies_total\{reason="workflow-closed"\} (\d+)/), { timeout: 15_000 })
+      .poll(() => metricMatch(bridge, /tkb_stale_replies_total\{reason="workflow-closed"\} (\d+)/), { timeout: 15_000 })
       .toBe(1);
   });
 });

@@ -37,10 +37,17 @@ class FakeConsumer {
   async disconnect(): Promise<void> {}
 }
 
-/** A processor whose records finish when the test says so (or at once), and end on abort like real retries. */
+/**
+ * A processor whose records finish when the test says so (or at once), and end on abort like real retries — except
+ * a record that is `onTheWire`: a Temporal call already sent gets its answer whatever the signal says.
+ */
 class GatedProcessor {
   readonly started: string[] = [];
-  private readonly gates = new Map<string, () => void>();
+  /** Why each aborted record was aborted, in order. */
+  readonly abortReasons: unknown[] = [];
+  /** Offsets whose next copy ignores aborts (a call on the wire); each is taken when its copy starts. */
+  readonly onTheWire = new Set<string>();
+  private readonly gates = new Map<string, Array<() => void>>();
   constructor(readonly held: Set<string>) {}
 
   /** Nothing here is a heartbeat that could give way to a newer reply. */
@@ -52,13 +59,23 @@ class GatedProcessor {
     this.started.push(record.offset);
     if (!this.held.has(record.offset)) return Promise.resolve('processed');
     this.held.delete(record.offset);
+    const uninterruptible = this.onTheWire.delete(record.offset);
     return new Promise((resolve, reject) => {
-      this.gates.set(record.offset, () => resolve('processed'));
-      signal.addEventListener('abort', () => reject(new RetryAbortedError(1)), { once: true });
+      this.gates.set(record.offset, [...(this.gates.get(record.offset) ?? []), () => resolve('processed')]);
+      if (uninterruptible) return;
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.abortReasons.push(signal.reason);
+          reject(new RetryAbortedError(1));
+        },
+        { once: true },
+      );
     });
   }
+  /** Finishes the oldest held copy of `offset`. */
   finish(offset: string): void {
-    this.gates.get(offset)?.();
+    this.gates.get(offset)?.shift()?.();
   }
 }
 
@@ -186,6 +203,8 @@ describe('ReplyConsumer across group joins while a batch waits for an in-flight 
 
   it('does not let a finish from before the rejoin commit the re-delivered copy while it is still in flight', async () => {
     const processor = new GatedProcessor(new Set(['0']));
+    // The first copy's call is on the wire: revoking the partition cannot take it back.
+    processor.onTheWire.add('0');
     const { replies, kafka } = await startConsumer(processor, { maxInFlight: 2 });
 
     const first = runBatch(kafka, 0, [0]);
@@ -198,6 +217,21 @@ describe('ReplyConsumer across group joins while a batch waits for an in-flight 
     processor.finish('0'); // the first copy: its ledger is gone
     await again.done;
     await tick();
+    await replies.stop(0);
+    running.splice(0);
+    expect(kafka.commits).toEqual([]);
+  });
+  it('aborts the work of records whose partition a join took away, so a parked copy is not written twice', async () => {
+    const processor = new GatedProcessor(new Set(['0']));
+    const { replies, kafka } = await startConsumer(processor, { maxInFlight: 2 });
+
+    const batch = runBatch(kafka, 0, [0]);
+    await batch.done;
+    kafka.join([1]);
+    await tick();
+
+    expect(processor.abortReasons).toHaveLength(1);
+    expect(String(processor.abortReasons[0])).toMatch(/partition replies\/0 was revoked/);
     await replies.stop(0);
     running.splice(0);
     expect(kafka.commits).toEqual([]);

@@ -4,15 +4,10 @@ import { uniqueName, waitUntil } from '@temporal-kafka-bridge/test-harness';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DEAD_LETTER_HEADERS, type Bridge } from '../../../src';
 import { BridgeWorld, header } from '../support/bridge-world';
-
-async function metricValue(bridge: Bridge, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text();
-  const match = pattern.exec(text);
-  return match ? Number(match[1]) : 0;
-}
+import { metricMatch } from '../support/bridge-metrics';
 
 async function staleReplies(bridge: Bridge): Promise<number> {
-  return metricValue(bridge, /tkb_records_total\{outcome="stale"\} (\d+)/);
+  return metricMatch(bridge, /tkb_records_total\{outcome="stale"\} (\d+)/);
 }
 
 /** The attempts the activity ran and how each ended, read from the workflow's history. */

@@ -3,15 +3,10 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Bridge } from '../../../src';
 import { BridgeWorld } from '../support/bridge-world';
+import { metric } from '../support/bridge-metrics';
 
 const ACTIVITIES = 5;
 const HEARTBEATS_PER_ACTIVITY = 100;
-
-async function metric(bridge: Bridge, series: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 // This test stops Temporal, so it gets a Temporal server of its own; Kafka is the shared one.
 describe('heartbeats queued behind a Temporal outage', () => {

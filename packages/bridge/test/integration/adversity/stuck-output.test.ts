@@ -4,6 +4,7 @@ import { createTopic, readMessages, testKafka, uniqueName, waitUntil } from '@te
 import type { WorkflowHandle } from '@temporalio/client';
 import { DEAD_LETTER_HEADERS, type Bridge } from '../../../src';
 import { BridgeWorld, header } from '../support/bridge-world';
+import { metric } from '../support/bridge-metrics';
 
 const GOOD_REPLIES = 1000;
 const ACTIVITIES_PER_WORKFLOW = 100;
@@ -18,12 +19,6 @@ async function readyz(bridge: Bridge): Promise<{ status: number; reasons: string
   const response = await fetch(`http://127.0.0.1:${bridge.httpPort}/readyz`);
   const body = (await response.json()) as { reasons?: string[] };
   return { status: response.status, reasons: body.reasons ?? [] };
-}
-
-async function metric(bridge: Bridge, series: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 /**

@@ -2,6 +2,7 @@ import { createTopic, readMessages, uniqueName, waitUntil } from '@temporal-kafk
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Bridge } from '../../../src';
 import { BridgeWorld } from '../support/bridge-world';
+import { metric } from '../support/bridge-metrics';
 
 const CAP = 4;
 
@@ -27,11 +28,7 @@ describe('processing.maxUncommittedPerPartition behind a record that cannot fini
     await world?.close();
   });
 
-  async function metric(name: string): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text();
-    const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
-    return match ? Number(match[1]) : 0;
-  }
+  const count = async (series: string): Promise<number> => (await metric(bridge, series)) ?? 0;
 
   it('runs cap-1 records past the stuck one, then holds the partition until the stuck one finishes', async () => {
     const handles = await Promise.all(
@@ -46,8 +43,8 @@ describe('processing.maxUncommittedPerPartition behind a record that cannot fini
     await waitUntil(
       'the partition to wait at its cap',
       async () =>
-        (await metric(`tkb_uncommitted_cap_waits_total\\{topic="${world.responseTopic}",partition="0"\\}`)) >= 1 &&
-        (await metric('tkb_records_total\\{outcome="completed"\\}')) === CAP - 1,
+        (await count(`tkb_uncommitted_cap_waits_total{topic="${world.responseTopic}",partition="0"}`)) >= 1 &&
+        (await count('tkb_records_total{outcome="completed"}')) === CAP - 1,
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     // Waiting at the cap: nothing after the first cap-1 replies has started, so the others cannot complete.
@@ -60,7 +57,7 @@ describe('processing.maxUncommittedPerPartition behind a record that cannot fini
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(statuses.filter((s) => s === 'RUNNING')).toHaveLength(handles.length - (CAP - 1));
-    expect(await metric('tkb_records_total\\{outcome="completed"\\}')).toBe(CAP - 1);
+    expect(await count('tkb_records_total{outcome="completed"}')).toBe(CAP - 1);
 
     await createTopic(world.servers.kafkaBrokers, { topic: deadLetterTopic });
     for (const [i, handle] of handles.entries()) {

@@ -252,8 +252,8 @@ export class BridgeWorld {
     return this.deadLetters;
   }
 
-  /** Produces raw bytes to the response topic, as a misbehaving producer would. */
-  async produceRaw(records: Array<{ key: string; value: Buffer }>): Promise<void> {
+  /** Produces raw bytes to the response topic, as a misbehaving producer would; to a given partition if named. */
+  async produceRaw(records: Array<{ key: string; value: Buffer; partition?: number }>): Promise<void> {
     const producer = testKafka(this.servers.kafkaBrokers).producer();
     await producer.connect();
     await producer.send({ topic: this.responseTopic, acks: -1, messages: records });
