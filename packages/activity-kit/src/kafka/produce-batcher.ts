@@ -16,6 +16,7 @@ const DEFAULTS: Required<ProduceBatcherOptions> = { maxBatchRecords: 500, maxBat
 interface Waiting {
   readonly message: Message;
   readonly bytes: number;
+  readonly signal: AbortSignal | undefined;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -30,16 +31,16 @@ interface TopicQueue {
  * Sends the records that concurrent callers publish to one topic together, one produce request at a time per
  * topic: the first record goes at once, and those published while a request is on the wire go in the next one.
  *
- * Why: kafkajs' idempotent producer holds a lock per broker around every produce request (its sequence numbers
- * must arrive in order), so N concurrent `send` calls of one record each take N round trips one after another —
- * a responder replying to 100 requests at once, or a worker whose 100 activities publish at once, waited for 100
- * broker round trips. Batched, they take one or two. Order per key is kept: records leave in the order they were
- * published, and the next request of a topic starts only after the previous one was answered.
+ * Why: one produce request per record costs one broker round trip per record — with kafkajs' idempotent producer
+ * (a lock per broker around every request) they even went one after another, so a responder replying to 100
+ * requests at once, or a worker whose 100 activities published at once, waited for 100 round trips. Batched, they
+ * take one or two. Order per key is kept without idempotence: records leave in the order they were published, and
+ * the next request of a topic starts only after the previous one was answered (kafkajs' own retries included).
  *
  * A request the broker refuses for what is in a record (too large, a timestamp out of range, an invalid record) is
- * sent again one record per request, so each record gets its own answer: the broker refuses a partition's whole
- * batch for one such record, and a topic's `max.message.bytes` bounds the whole batch, which records that fit alone
- * can overflow together. Any other error (a lost leader, a missing topic, a timeout) fails every record of that
+ * split and sent again until each record has its own answer: the broker refuses a partition's whole batch for one
+ * such record, and a topic's `max.message.bytes` bounds the whole batch, which records that fit alone can overflow
+ * together. Any other error (a lost leader, a missing topic, a timeout) fails every record of that
  * request, as it would have failed each alone.
  */
 export class ProduceBatcher {
@@ -79,6 +80,7 @@ export class ProduceBatcher {
       const waiting: Waiting = {
         message,
         bytes: recordBytes(message),
+        signal,
         resolve: () => {
           settled();
           resolve();
@@ -118,18 +120,32 @@ export class ProduceBatcher {
     return queue.waiting.splice(0, count);
   }
 
+  /**
+   * Sends `batch` in one request. Refused for one record's sake, it is split in halves, each sent (and split) in
+   * turn, so a few bad records among many cost a few requests, and every good one lands while it is still fresh (a
+   * topic's `message.timestamp.before.max.ms` would refuse records that waited for one request per record). A
+   * record whose publish was given up meanwhile is not sent again.
+   */
   private async sendBatch(topic: string, batch: Waiting[]): Promise<void> {
+    const live = batch.filter((record) => {
+      if (!record.signal?.aborted) return true;
+      record.reject(record.signal.reason);
+      return false;
+    });
+    if (live.length === 0) return;
     try {
-      await this.producer.send({ topic, acks: -1, messages: batch.map((w) => w.message) });
+      await this.producer.send({ topic, acks: -1, messages: live.map((w) => w.message) });
     } catch (err) {
-      if (batch.length > 1 && refusesARecord(err)) {
-        for (const record of batch) await this.sendBatch(topic, [record]);
+      if (live.length > 1 && refusesARecord(err)) {
+        const half = Math.ceil(live.length / 2);
+        await this.sendBatch(topic, live.slice(0, half));
+        await this.sendBatch(topic, live.slice(half));
         return;
       }
-      for (const record of batch) record.reject(err);
+      for (const record of live) record.reject(err);
       return;
     }
-    for (const record of batch) record.resolve();
+    for (const record of live) record.resolve();
   }
 }
 

@@ -7,7 +7,7 @@ import { ProduceBatcher } from '../kafka/produce-batcher';
 import { RecordHeaders } from '../kafka/record-headers';
 
 /**
- * Publishes requests with one idempotent producer (acks=all) per process. A publish resolves only once the
+ * Publishes requests with one producer (acks=all) per process. A publish resolves only once the
  * broker acknowledged the record; it rejects with {@link RequestPublishError} on a broker error or after
  * `timeoutMs`, so the activity attempt fails retryably and Temporal runs it again.
  *
@@ -19,7 +19,7 @@ import { RecordHeaders } from '../kafka/record-headers';
  */
 export class RequestPublisher {
   private readonly producer: Producer;
-  /** Activities publishing at once share produce requests: the idempotent producer sends one at a time. */
+  /** Activities publishing at once share produce requests, one at a time per topic (so each key stays in order). */
   private readonly batcher: ProduceBatcher;
   private connecting: Promise<void> | undefined;
 
@@ -29,11 +29,15 @@ export class RequestPublisher {
     private readonly topic: string,
     private readonly timeoutMs: number,
   ) {
-    // idempotent: a retried send after a lost ack is not written twice.
+    // Not idempotent, on purpose: with bounded retries and request timeouts, kafkajs' idempotent producer can lose
+    // track of its sequence numbers (a request that timed out here was appended there) and then either have a
+    // different record acknowledged as a duplicate — lost — or be refused with OUT_OF_ORDER_SEQUENCE_NUMBER for
+    // good (seen after a broker freeze). A plain one at worst writes a request twice, which responders expect
+    // (idempotent on `requestId`); order per key comes from the batcher's one request at a time per topic.
     this.producer = kafka.producer({
-      idempotent: true,
+      idempotent: false,
       allowAutoTopicCreation: false,
-      // An idempotent producer's default is to retry for ever; once is enough to follow a moved leader.
+      // Once is enough to follow a moved leader; Temporal's retry of the attempt does the rest.
       retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
     });
     this.batcher = new ProduceBatcher(this.producer);

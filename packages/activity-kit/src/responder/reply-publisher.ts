@@ -47,7 +47,7 @@ export interface ReplyPublisherOptions {
  */
 export class ReplyPublisher {
   private readonly producer: Producer;
-  /** Replies published at once share produce requests: the idempotent producer sends one at a time. */
+  /** Replies published at once share produce requests, one at a time per topic (so each key stays in order). */
   private readonly batcher: ProduceBatcher;
   private readonly converter: PayloadConverter;
   private readonly codec: WireCodec;
@@ -55,10 +55,12 @@ export class ReplyPublisher {
 
   constructor(options: ReplyPublisherOptions) {
     const kafka = 'producer' in options.kafka ? options.kafka : createKafkaClient(options.kafka);
-    // Few retries inside kafkajs (an idempotent producer's default is endless): a send that cannot get through
-    // fails, and the caller decides whether to try again (TaskResponder does, with backoff, until the deadline).
+    // Few retries inside kafkajs: a send that cannot get through fails, and the caller decides whether to try again
+    // (TaskResponder does, with backoff, until the deadline). Not idempotent, for the reason RequestPublisher gives:
+    // a reply written twice is harmless (the second call finds the attempt closed), one lost or a producer stuck
+    // on OUT_OF_ORDER_SEQUENCE_NUMBER is not.
     this.producer = kafka.producer({
-      idempotent: true,
+      idempotent: false,
       allowAutoTopicCreation: false,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2000 },
     });

@@ -124,31 +124,58 @@ describe('ProduceBatcher', () => {
   });
 
   it.each(['MESSAGE_TOO_LARGE', 'INVALID_TIMESTAMP'])(
-    'sends a batch refused with %s again one record per request, so only the offending record fails',
+    'splits a batch refused with %s until the offending record stands alone; only it fails',
     async (type) => {
       const producer = new HeldProducer();
       const batcher = new ProduceBatcher(producer.asProducer());
       const refusal = (message: string): Error => Object.assign(new Error(message), { type });
 
-      const sent = ['a', 'bad', 'c'].map((v) =>
+      const sent = ['a', 'b', 'bad', 'c', 'd'].map((v) =>
         batcher.send('t', record(v)).then(
           () => 'ok',
           (e: Error) => e.message,
         ),
       );
-      await producer.untilRequests(1);
-      // kafkajs wraps a protocol error it gives up on; the type is found in the cause.
-      producer.requests[0]!.answer(Object.assign(new Error('gave up'), { cause: refusal('batch refused') }));
-      for (let n = 2; n <= 4; n++) {
+      // The broker refuses every request that holds the bad record. kafkajs wraps a protocol error it gives up on;
+      // the type is found in the cause.
+      for (let n = 1; n <= 5; n++) {
         await producer.untilRequests(n);
-        const [value] = producer.requests[n - 1]!.values;
-        producer.requests[n - 1]!.answer(value === 'bad' ? refusal('record refused') : undefined);
+        const request = producer.requests[n - 1]!;
+        if (!request.values.includes('bad')) request.answer();
+        else request.answer(Object.assign(new Error('gave up'), { cause: refusal('refused') }));
       }
 
-      expect(await Promise.all(sent)).toEqual(['ok', 'record refused', 'ok']);
-      expect(values(producer)).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+      expect(await Promise.all(sent)).toEqual(['ok', 'ok', 'gave up', 'ok', 'ok']);
+      expect(values(producer)).toEqual([
+        ['a', 'b', 'bad', 'c', 'd'],
+        ['a', 'b', 'bad'],
+        ['a', 'b'],
+        ['bad'],
+        ['c', 'd'],
+      ]);
     },
   );
+
+  it('does not send again a record of a refused batch whose publish was given up meanwhile', async () => {
+    const producer = new HeldProducer();
+    const batcher = new ProduceBatcher(producer.asProducer());
+    const givenUp = new AbortController();
+
+    const sent = [batcher.send('t', record('a'), givenUp.signal), batcher.send('t', record('b'))].map((p) =>
+      p.then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    );
+    await producer.untilRequests(1);
+    givenUp.abort(new Error('publish timed out'));
+    producer.requests[0]!.answer(Object.assign(new Error('stale record'), { type: 'INVALID_TIMESTAMP' }));
+    await producer.untilRequests(2);
+    producer.requests[1]!.answer();
+
+    expect(await Promise.all(sent)).toEqual(['publish timed out', 'ok']);
+    expect(values(producer)).toEqual([['a', 'b'], ['b']]);
+  });
 
   it('fails every record of a request with the error of any other refusal', async () => {
     const producer = new HeldProducer();
