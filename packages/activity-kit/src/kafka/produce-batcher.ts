@@ -33,7 +33,7 @@ interface TopicQueue {
  *
  * Why: one produce request per record costs one broker round trip per record — with kafkajs' idempotent producer
  * (a lock per broker around every request) they even went one after another, so a responder replying to 100
- * requests at once, or a worker whose 100 activities published at once, waited for 100 round trips. Batched, they
+ * requests at once waited for 100 round trips. Batched, they
  * take one or two. Order per key is kept without idempotence: records leave in the order they were published, and
  * the next request of a topic starts only after the previous one was answered (kafkajs' own retries included).
  *

@@ -1,13 +1,12 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer, RecordMetadata } from 'kafkajs';
 import type { WireCodec } from '../codec';
 import type { ActivityTaskRequest } from '../codec/wire-types';
 import { RequestPublishError } from '../errors';
 import type { KafkaConnectionOptions } from '../kafka/connection-options';
-import { ProduceBatcher } from '../kafka/produce-batcher';
 import { RecordHeaders } from '../kafka/record-headers';
 
 /**
- * Publishes requests with one producer (acks=all) per process. A publish resolves only once the
+ * Publishes requests with one idempotent producer (acks=all) per process. A publish resolves only once the
  * broker acknowledged the record; it rejects with {@link RequestPublishError} on a broker error or after
  * `timeoutMs`, so the activity attempt fails retryably and Temporal runs it again.
  *
@@ -19,8 +18,6 @@ import { RecordHeaders } from '../kafka/record-headers';
  */
 export class RequestPublisher {
   private readonly producer: Producer;
-  /** Activities publishing at once share produce requests, one at a time per topic (so each key stays in order). */
-  private readonly batcher: ProduceBatcher;
   private connecting: Promise<void> | undefined;
 
   constructor(
@@ -29,18 +26,13 @@ export class RequestPublisher {
     private readonly topic: string,
     private readonly timeoutMs: number,
   ) {
-    // Not idempotent, on purpose: with bounded retries and request timeouts, kafkajs' idempotent producer can lose
-    // track of its sequence numbers (a request that timed out here was appended there) and then either have a
-    // different record acknowledged as a duplicate — lost — or be refused with OUT_OF_ORDER_SEQUENCE_NUMBER for
-    // good (seen after a broker freeze). A plain one at worst writes a request twice, which responders expect
-    // (idempotent on `requestId`); order per key comes from the batcher's one request at a time per topic.
+    // idempotent: a retried send after a lost ack is not written twice.
     this.producer = kafka.producer({
-      idempotent: false,
+      idempotent: true,
       allowAutoTopicCreation: false,
-      // Once is enough to follow a moved leader; Temporal's retry of the attempt does the rest.
+      // An idempotent producer's default is to retry for ever; once is enough to follow a moved leader.
       retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
     });
-    this.batcher = new ProduceBatcher(this.producer);
   }
 
   /** Connects once; concurrent and repeated calls share the same attempt until it fails. */
@@ -52,36 +44,36 @@ export class RequestPublisher {
     return this.connecting;
   }
 
-  async publish(request: ActivityTaskRequest, key: string, headers: Record<string, string>): Promise<void> {
+  async publish(request: ActivityTaskRequest, key: string, headers: Record<string, string>): Promise<RecordMetadata> {
     const value = this.codec.encodeRequest(request);
     const timestamp = String(Date.now());
     let timer: NodeJS.Timeout | undefined;
-    // A request still waiting for its produce request when the attempt gives up is never sent.
-    const givenUp = new AbortController();
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new Error(`no acknowledgement from the broker within ${this.timeoutMs} ms`);
-        givenUp.abort(err);
-        reject(err);
-      }, this.timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`no acknowledgement from the broker within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
     });
     try {
       const send = (async () => {
         await this.connect();
-        await this.batcher.send(
-          this.topic,
-          {
-            key,
-            value,
-            timestamp,
-            headers: {
-              [RecordHeaders.record]: 'ActivityTaskRequest',
-              [RecordHeaders.encoding]: 'avro-single-object',
-              ...headers,
+        const [metadata] = await this.producer.send({
+          topic: this.topic,
+          acks: -1,
+          messages: [
+            {
+              key,
+              value,
+              timestamp,
+              headers: {
+                [RecordHeaders.record]: 'ActivityTaskRequest',
+                [RecordHeaders.encoding]: 'avro-single-object',
+                ...headers,
+              },
             },
-          },
-          givenUp.signal,
-        );
+          ],
+        });
+        return metadata!;
       })();
       return await Promise.race([send, timeout]);
     } catch (err) {

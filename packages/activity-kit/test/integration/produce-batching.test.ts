@@ -2,15 +2,7 @@ import crypto from 'node:crypto';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createTopic, readMessages, testKafka, uniqueName } from '@temporal-kafka-bridge/test-harness';
-import {
-  createWireCodec,
-  ReplyPublisher,
-  ReplyTooLargeError,
-  type ActivityTaskRequest,
-  type ActivityTaskResponse,
-} from '../../src';
-import { RequestPublisher } from '../../src/requester/request-publisher';
-import { toWirePayload } from '../../src/requester/payloads';
+import { createWireCodec, ReplyPublisher, ReplyTooLargeError, type ActivityTaskResponse } from '../../src';
 
 const { kafkaBrokers } = inject('tkbServers');
 const codec = createWireCodec();
@@ -66,30 +58,6 @@ const target = (replyTo: string, key: string) => ({
   activityId: '1',
 });
 
-function request(replyTo: string, workflowId: string): ActivityTaskRequest {
-  const now = new Date();
-  return {
-    requestId: crypto.randomUUID(),
-    taskToken: crypto.randomBytes(48),
-    namespace: 'default',
-    workflowId,
-    runId: crypto.randomUUID(),
-    workflowType: 'expenseWorkflow',
-    activityId: '1',
-    activityType: 'approveExpense',
-    taskQueue: 'q',
-    attempt: 1,
-    scheduledTime: now,
-    currentAttemptScheduledTime: now,
-    startedTime: now,
-    deadline: null,
-    heartbeatTimeoutMs: null,
-    input: toWirePayload({ amount: 1 }),
-    replyTo,
-    headers: {},
-  };
-}
-
 describe('publishing many records at once', () => {
   it('sends the replies of concurrent callers in a few produce requests, each key in the order published', async () => {
     const topic = await createTopic(kafkaBrokers, { prefix: 'batching-replies', partitions: 4 });
@@ -139,22 +107,5 @@ describe('publishing many records at once', () => {
     expect(failed[0]![1]).toBeInstanceOf(ReplyTooLargeError);
     const landed = await readMessages(kafkaBrokers, topic, 24);
     expect(new Set(landed.map(({ message }) => message.key!.toString())).size).toBe(24);
-  });
-
-  it('sends the requests of activities publishing at once in a few produce requests', async () => {
-    const topic = await createTopic(kafkaBrokers, { prefix: 'batching-requests', partitions: 4 });
-    const { kafka, produceRequests } = countingKafka();
-    const publisher = new RequestPublisher(kafka, codec, topic, 30_000);
-    closers.push(() => publisher.close());
-    await publisher.connect();
-    const before = produceRequests();
-
-    await Promise.all(
-      Array.from({ length: 200 }, (_, i) => publisher.publish(request('replies', `wf-${i}`), `wf-${i}`, {})),
-    );
-
-    expect(produceRequests() - before).toBeLessThanOrEqual(20);
-    const records = await readMessages(kafkaBrokers, topic, 200);
-    expect(new Set(records.map(({ message }) => message.key!.toString())).size).toBe(200);
   });
 });
