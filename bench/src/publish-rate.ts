@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import { createWireCodec, ReplyPublisher } from '@temporal-kafka-bridge/activity-kit';
 import { createTopic, startServers, testKafka } from '@temporal-kafka-bridge/test-harness';
 import type { Producer } from 'kafkajs';
-import { BenchError } from './errors';
 import { runToExit } from './exit-cleanly';
 import { runPool } from './pool';
+import { positiveInt } from './settings';
 
 /**
  * `pnpm bench:publish`: how fast a replying service gets many replies acknowledged at once, side by side in one
@@ -13,11 +13,6 @@ import { runPool } from './pool';
  * wire at a time. Runs alternate, so both see the same machine. Settings: PUBLISH_REPLIES (per run, 2000),
  * PUBLISH_LANES (callers at once, 128), PUBLISH_RUNS (of each, 3).
  */
-function setting(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value <= 0) throw new BenchError(`${name} must be a positive integer`);
-  return value;
-}
 
 /** A reply's target as a responder holds it: the request's id, token and ids. */
 interface RequestTarget {
@@ -39,9 +34,9 @@ function targets(count: number, replyTo: string): RequestTarget[] {
 }
 
 async function main(): Promise<void> {
-  const replies = setting('PUBLISH_REPLIES', 2000);
-  const lanes = setting('PUBLISH_LANES', 128);
-  const runs = setting('PUBLISH_RUNS', 3);
+  const replies = positiveInt('PUBLISH_REPLIES', 2000);
+  const lanes = positiveInt('PUBLISH_LANES', 128);
+  const runs = positiveInt('PUBLISH_RUNS', 3);
   const servers = await startServers({ only: 'kafka', kafkaJit: 'full' });
   let publisher: ReplyPublisher | undefined;
   let oneByOne: Producer | undefined;

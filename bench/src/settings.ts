@@ -46,7 +46,8 @@ export interface BenchSettings {
   bridgeNodeArgs: string[];
 }
 
-function positiveInt(name: string, fallback: number, min = 1): number {
+/** An integer setting from the environment, at least `min`; `fallback` when unset. */
+export function positiveInt(name: string, fallback: number, min = 1): number {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);

@@ -16,7 +16,6 @@ const DEFAULTS: Required<ProduceBatcherOptions> = { maxBatchRecords: 500, maxBat
 interface Waiting {
   readonly message: Message;
   readonly bytes: number;
-  readonly signal: AbortSignal | undefined;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -54,44 +53,15 @@ export class ProduceBatcher {
     this.options = { ...DEFAULTS, ...options };
   }
 
-  /**
-   * Resolves once the broker acknowledged the record (acks=all); rejects with kafkajs' error otherwise. A record
-   * whose `signal` aborts while it still waits for its request is taken out and never sent; once on the wire, it
-   * gets its answer.
-   */
-  send(topic: string, message: Message, signal?: AbortSignal): Promise<void> {
+  /** Resolves once the broker acknowledged the record (acks=all); rejects with kafkajs' error otherwise. */
+  send(topic: string, message: Message): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
       let queue = this.queues.get(topic);
       if (!queue) {
         queue = { waiting: [], sending: false };
         this.queues.set(topic, queue);
       }
-      const onAbort = (): void => {
-        const index = queue.waiting.indexOf(waiting);
-        if (index < 0) return;
-        queue.waiting.splice(index, 1);
-        reject(signal!.reason);
-      };
-      const settled = (): void => signal?.removeEventListener('abort', onAbort);
-      const waiting: Waiting = {
-        message,
-        bytes: recordBytes(message),
-        signal,
-        resolve: () => {
-          settled();
-          resolve();
-        },
-        reject: (err) => {
-          settled();
-          reject(err);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      queue.waiting.push(waiting);
+      queue.waiting.push({ message, bytes: recordBytes(message), resolve, reject });
       if (!queue.sending) void this.drain(topic, queue);
     });
   }
@@ -123,29 +93,22 @@ export class ProduceBatcher {
   /**
    * Sends `batch` in one request. Refused for one record's sake, it is split in halves, each sent (and split) in
    * turn, so a few bad records among many cost a few requests, and every good one lands while it is still fresh (a
-   * topic's `message.timestamp.before.max.ms` would refuse records that waited for one request per record). A
-   * record whose publish was given up meanwhile is not sent again.
+   * topic's `message.timestamp.before.max.ms` would refuse records that waited for one request per record).
    */
   private async sendBatch(topic: string, batch: Waiting[]): Promise<void> {
-    const live = batch.filter((record) => {
-      if (!record.signal?.aborted) return true;
-      record.reject(record.signal.reason);
-      return false;
-    });
-    if (live.length === 0) return;
     try {
-      await this.producer.send({ topic, acks: -1, messages: live.map((w) => w.message) });
+      await this.producer.send({ topic, acks: -1, messages: batch.map((w) => w.message) });
     } catch (err) {
-      if (live.length > 1 && refusesARecord(err)) {
-        const half = Math.ceil(live.length / 2);
-        await this.sendBatch(topic, live.slice(0, half));
-        await this.sendBatch(topic, live.slice(half));
+      if (batch.length > 1 && refusesARecord(err)) {
+        const half = Math.ceil(batch.length / 2);
+        await this.sendBatch(topic, batch.slice(0, half));
+        await this.sendBatch(topic, batch.slice(half));
         return;
       }
-      for (const record of live) record.reject(err);
+      for (const record of batch) record.reject(err);
       return;
     }
-    for (const record of live) record.resolve();
+    for (const record of batch) record.resolve();
   }
 }
 

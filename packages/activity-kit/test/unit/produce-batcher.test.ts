@@ -99,30 +99,6 @@ describe('ProduceBatcher', () => {
     expect(values(producer)).toEqual([['a', 'b', 'c'], ['d', 'e'], ['f'], ['g'], ['h']]);
   });
 
-  it('never sends a record whose signal aborted while it waited, and answers one already sent', async () => {
-    const producer = new HeldProducer();
-    const batcher = new ProduceBatcher(producer.asProducer());
-    const onTheWire = new AbortController();
-    const waiting = new AbortController();
-
-    const first = batcher.send('t', record('a'), onTheWire.signal);
-    await producer.untilRequests(1);
-    const givenUp = batcher.send('t', record('b'), waiting.signal);
-    const kept = batcher.send('t', record('c'));
-    waiting.abort(new Error('publish timed out'));
-    onTheWire.abort(new Error('too late to take back'));
-    await expect(givenUp).rejects.toThrow('publish timed out');
-    producer.requests[0]!.answer();
-    await expect(first).resolves.toBeUndefined();
-    await producer.untilRequests(2);
-    producer.requests[1]!.answer();
-    await kept;
-
-    expect(values(producer)).toEqual([['a'], ['c']]);
-    await expect(batcher.send('t', record('d'), waiting.signal)).rejects.toThrow('publish timed out');
-    expect(producer.requests).toHaveLength(2);
-  });
-
   it.each(['MESSAGE_TOO_LARGE', 'INVALID_TIMESTAMP'])(
     'splits a batch refused with %s until the offending record stands alone; only it fails',
     async (type) => {
@@ -155,27 +131,6 @@ describe('ProduceBatcher', () => {
       ]);
     },
   );
-
-  it('does not send again a record of a refused batch whose publish was given up meanwhile', async () => {
-    const producer = new HeldProducer();
-    const batcher = new ProduceBatcher(producer.asProducer());
-    const givenUp = new AbortController();
-
-    const sent = [batcher.send('t', record('a'), givenUp.signal), batcher.send('t', record('b'))].map((p) =>
-      p.then(
-        () => 'ok',
-        (e: Error) => e.message,
-      ),
-    );
-    await producer.untilRequests(1);
-    givenUp.abort(new Error('publish timed out'));
-    producer.requests[0]!.answer(Object.assign(new Error('stale record'), { type: 'INVALID_TIMESTAMP' }));
-    await producer.untilRequests(2);
-    producer.requests[1]!.answer();
-
-    expect(await Promise.all(sent)).toEqual(['publish timed out', 'ok']);
-    expect(values(producer)).toEqual([['a', 'b'], ['b']]);
-  });
 
   it('fails every record of a request with the error of any other refusal', async () => {
     const producer = new HeldProducer();
